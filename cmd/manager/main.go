@@ -1,0 +1,144 @@
+// Command manager runs the cognito-mfa-operator controller.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+)
+
+type options struct {
+	metricsAddr, probeAddr string
+	leaderElect            bool
+	leaderElectionNS       string
+	namespaces             string
+	logLevel               string
+	cognito                cognito.Options
+	concurrency            int
+	timeout                time.Duration
+	retryBase, retryMax    time.Duration
+}
+
+func main() {
+	var o options
+	fs := flag.CommandLine
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles at a time.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own).")
+	fs.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to watch; empty watches all.")
+	fs.StringVar(&o.logLevel, "log-level", "info", "Log level: debug, info or error.")
+	fs.StringVar(&o.cognito.Endpoint, "cognito-endpoint", "", "Cognito endpoint URL, e.g. an emulator; overrides AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER.")
+	fs.StringVar(&o.cognito.DefaultRegion, "region", "", "Region for user pools whose id names none (default: AWS_REGION / the shared config).")
+	fs.DurationVar(&o.cognito.ConnectTimeout, "cognito-connect-timeout", 10*time.Second, "Timeout for connecting to Cognito, TLS handshake included.")
+	fs.DurationVar(&o.cognito.ReadTimeout, "cognito-read-timeout", 30*time.Second, "Timeout for a Cognito connection that delivers no data.")
+	fs.IntVar(&o.cognito.MaxAttempts, "cognito-max-attempts", 3, "Attempts per Cognito call, SDK retries included.")
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Enrollments reconciled at once.")
+	fs.DurationVar(&o.timeout, "reconcile-timeout", 2*time.Minute, "Upper bound for one reconcile's Cognito calls.")
+	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")
+	fs.DurationVar(&o.retryMax, "retry-max-delay", 10*time.Minute, "Longest retry delay after repeated transient failures.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	flag.Parse()
+
+	level, err := parseLevel(o.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if zapOpts.Level == nil {
+		zapOpts.Level = level
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	log := ctrl.Log.WithName("setup")
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	if o.namespaces != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range strings.Split(o.namespaces, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+	}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "cognito-mfa-operator.mfa.cognito-operator.dev",
+		LeaderElectionNamespace: o.leaderElectionNS,
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	provider, err := cognito.NewProvider(ctx, o.cognito)
+	if err != nil {
+		return err
+	}
+	r := &controllers.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("cognito-mfa-operator"),
+		Cognito:   provider,
+		Now:       time.Now,
+		RetryBase: o.retryBase,
+		RetryMax:  o.retryMax,
+		Timeout:   o.timeout,
+	}
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
+		return fmt.Errorf("setting up controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting manager", "cognitoEndpoint", o.cognito.Endpoint, "defaultRegion", provider.DefaultRegion(),
+		"namespaces", o.namespaces)
+	return mgr.Start(ctx)
+}
+
+func parseLevel(s string) (zapcore.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return zapcore.DebugLevel, nil
+	case "info", "":
+		return zapcore.InfoLevel, nil
+	case "error":
+		return zapcore.ErrorLevel, nil
+	}
+	return 0, fmt.Errorf("--log-level must be debug, info or error, not %q", s)
+}

@@ -1,0 +1,89 @@
+// Package cognito is the operator's only door to Amazon Cognito: the small set
+// of public user operations an enrolment needs, and the one place where their
+// errors are classified and scrubbed of secret material.
+package cognito
+
+import "context"
+
+// Challenge names the controller acts on.
+const (
+	ChallengeMFASetup         = "MFA_SETUP"
+	ChallengeSoftwareTokenMFA = "SOFTWARE_TOKEN_MFA"
+	ChallengeSelectMFAType    = "SELECT_MFA_TYPE"
+)
+
+// VerifySuccess is the Status VerifySoftwareToken returns for an accepted code.
+const VerifySuccess = "SUCCESS"
+
+// Client is what the controller may ask of Cognito. Every operation is public:
+// Cognito evaluates no IAM policy for them, so they are sent unsigned.
+type Client interface {
+	// InitiateAuth signs in with USER_PASSWORD_AUTH.
+	InitiateAuth(ctx context.Context, in SignIn) (*AuthResult, error)
+	// RespondToAuthChallenge answers a challenge InitiateAuth returned.
+	RespondToAuthChallenge(ctx context.Context, in ChallengeAnswer) (*AuthResult, error)
+	// AssociateSoftwareToken starts a software-token association.
+	AssociateSoftwareToken(ctx context.Context, cred Credential) (*Association, error)
+	// VerifySoftwareToken completes an association with a code from its secret.
+	VerifySoftwareToken(ctx context.Context, in Verify) (*Verification, error)
+	// SetSoftwareTokenPreference enables (and optionally prefers) software-token MFA.
+	SetSoftwareTokenPreference(ctx context.Context, accessToken string, preferred bool) error
+}
+
+// AppClient is the app client a sign-in goes through.
+type AppClient struct {
+	ID string
+	// Secret is the app client's secret; when set, SECRET_HASH is sent.
+	Secret string
+}
+
+// SignIn is a USER_PASSWORD_AUTH sign-in.
+type SignIn struct {
+	Client   AppClient
+	Username string
+	Password string
+}
+
+// AuthResult is either tokens or a challenge with its session.
+type AuthResult struct {
+	AccessToken string
+	Challenge   string
+	Session     string
+}
+
+// ChallengeAnswer answers a challenge. USERNAME and SECRET_HASH are added to
+// Responses by the client.
+type ChallengeAnswer struct {
+	Client    AppClient
+	Username  string
+	Challenge string
+	Session   string
+	Responses map[string]string
+}
+
+// Credential is an access token or the session of an MFA_SETUP challenge, never both.
+type Credential struct {
+	AccessToken string
+	Session     string
+}
+
+// Association is what AssociateSoftwareToken returns.
+type Association struct {
+	SecretCode string
+	// Session is the next session of an MFA_SETUP flow, empty on the access-token path.
+	Session string
+}
+
+// Verify is a VerifySoftwareToken request.
+type Verify struct {
+	Credential
+	Code       string
+	DeviceName string
+}
+
+// Verification is what VerifySoftwareToken returns.
+type Verification struct {
+	Status string
+	// Session answers the MFA_SETUP challenge, empty on the access-token path.
+	Session string
+}
