@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,10 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var seq int
+var (
+	seq      int
+	nsUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
+)
 
 // world is one scenario's namespace and Cognito objects, named uniquely.
 type world struct {
@@ -59,7 +63,7 @@ type world struct {
 func newWorld(t *testing.T, mfa string) *world {
 	t.Helper()
 	seq++
-	w := &world{t: t, ns: fmt.Sprintf("t%d-%s", seq, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))),
+	w := &world{t: t, ns: fmt.Sprintf("t%d-%s", seq, nsUnsafe.ReplaceAllString(strings.ToLower(t.Name()), "-")),
 		poolID: fmt.Sprintf("us-east-1_Pool%d", seq), clientID: fmt.Sprintf("client%d", seq),
 		username: fmt.Sprintf("bot-%d", seq), password: fmt.Sprintf("Pw-%d-correct-horse", seq)}
 	if len(w.ns) > 63 {

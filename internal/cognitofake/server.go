@@ -115,6 +115,9 @@ type Fault struct {
 	Message string
 	// Status defaults to 400, or 500 for InternalErrorException.
 	Status int
+	// AfterServing applies the request, then answers with the error: the
+	// caller never learns that Cognito acted, as after a crash or lost reply.
+	AfterServing bool
 }
 
 // InjectFault makes the next request(s) to op fail, once per fault given.
@@ -187,11 +190,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, &apiError{Code: "UnknownOperationException", Message: "operation " + op + " is not supported by the fake"})
 		return
 	}
-	if f, ok := s.takeFault(op, body); ok {
+	f, faulty := s.takeFault(op, body)
+	if faulty && !f.AfterServing {
 		writeError(w, reqID, &apiError{Code: f.Code, Message: f.Message, Status: f.Status})
 		return
 	}
 	out, apiErr := h(s, body)
+	if faulty && apiErr == nil {
+		apiErr = &apiError{Code: f.Code, Message: f.Message, Status: f.Status}
+	}
 	if apiErr != nil {
 		writeError(w, reqID, apiErr)
 		return

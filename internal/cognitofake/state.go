@@ -133,6 +133,14 @@ func (s *Server) ResetMFA(poolID, username string) {
 	})
 }
 
+// SetVerifiedToken gives a user a verified, enabled software token, as an
+// enrolment done by someone else would.
+func (s *Server) SetVerifiedToken(poolID, username, secret string) {
+	s.UpdateUser(poolID, username, func(u *User) {
+		u.totpSecret, u.pendingSecret, u.totpEnabled = secret, "", true
+	})
+}
+
 // User reports a user's MFA state.
 func (s *Server) User(poolID, username string) UserState {
 	s.mu.Lock()
