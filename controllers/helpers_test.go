@@ -43,8 +43,10 @@ func (b *syncBuffer) String() string {
 }
 
 var (
-	seq      int
-	nsUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
+	// finalStatuses keeps each scenario's enrollments for the leak scan.
+	finalStatuses []v1alpha1.SoftwareTokenEnrollment
+	seq           int
+	nsUnsafe      = regexp.MustCompile(`[^a-z0-9]+`)
 )
 
 // world is one scenario's namespace and Cognito objects, named uniquely.
@@ -74,6 +76,10 @@ func newWorld(t *testing.T, mfa string) *world {
 	fake.CreateUser(w.poolID, cognitofake.User{Username: w.username, Password: w.password})
 	must(t, k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}}))
 	t.Cleanup(func() {
+		var list v1alpha1.SoftwareTokenEnrollmentList
+		if err := k8s.List(ctx(), &list, client.InNamespace(w.ns)); err == nil {
+			finalStatuses = append(finalStatuses, list.Items...)
+		}
 		_ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(w.ns))
 	})
 	return w

@@ -101,6 +101,12 @@ func runSuite(m *testing.M) int {
 		}
 	}()
 	code := m.Run()
+	if code == 0 {
+		if err := scanForLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	cancel()
 	<-done
 	return code

@@ -8,8 +8,8 @@ import (
 	"net"
 	"strings"
 
-	"github.com/aws/smithy-go"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 )

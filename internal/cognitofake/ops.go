@@ -93,11 +93,17 @@ func (s *Server) challenge(p *Pool, c *AppClient, u *User, name, stage string) *
 func (s *Server) tokensFor(p *Pool, c *AppClient, u *User) *authResult {
 	return &authResult{AuthenticationResult: map[string]any{
 		"AccessToken":  s.newToken(p, c, u),
-		"IdToken":      "fake-id-" + randomHex(16),
-		"RefreshToken": "fake-refresh-" + randomHex(16),
+		"IdToken":      s.issue("fake-id-"),
+		"RefreshToken": s.issue("fake-refresh-"),
 		"ExpiresIn":    int(c.AccessTokenValidity.Seconds()),
 		"TokenType":    "Bearer",
 	}}
+}
+
+func (s *Server) issue(prefix string) string {
+	v := prefix + randomHex(16)
+	s.remember(v)
+	return v
 }
 
 func (s *Server) respondToAuthChallenge(body []byte) (any, *apiError) {
@@ -134,6 +140,7 @@ func (s *Server) respondToAuthChallenge(body []byte) (any, *apiError) {
 		delete(s.sessions, in.Session)
 		return s.tokensFor(p, c, u), nil
 	case "SOFTWARE_TOKEN_MFA":
+		s.remember(in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"])
 		if !totp.Valid(u.totpSecret, in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"], s.now()) {
 			return nil, errCodeMismatch
 		}
@@ -158,6 +165,7 @@ func (s *Server) associateSoftwareToken(body []byte) (any, *apiError) {
 		return nil, invalidParameter("Exactly one of AccessToken or Session must be provided")
 	}
 	secret := newSecret()
+	s.remember(secret)
 	if in.Session != "" {
 		sess, e := s.liveSession(in.Session)
 		if e != nil {
@@ -194,6 +202,7 @@ func (s *Server) verifySoftwareToken(body []byte) (any, *apiError) {
 	if (in.AccessToken == "") == (in.Session == "") {
 		return nil, invalidParameter("Exactly one of AccessToken or Session must be provided")
 	}
+	s.remember(in.UserCode)
 	if !userCodePattern.MatchString(in.UserCode) {
 		// AWS's validation messages quote the value; so does the fake, so
 		// that tests prove the operator scrubs what Cognito echoes.

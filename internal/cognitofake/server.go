@@ -29,6 +29,7 @@ type Server struct {
 	tokens   map[string]*token
 	calls    map[string]int
 	faults   map[string][]Fault
+	secrets  []string
 	seq      int
 
 	listener net.Listener

@@ -106,6 +106,7 @@ func (s *Server) CreateClient(c AppClient) *AppClient {
 		c.AccessTokenValidity = time.Hour
 	}
 	s.clients[c.ID] = &c
+	s.remember(c.Secret)
 	return &c
 }
 
@@ -116,6 +117,7 @@ func (s *Server) CreateUser(poolID string, u User) {
 	if u.Status == "" {
 		u.Status = StatusConfirmed
 	}
+	s.remember(u.Password)
 	s.pools[poolID].users[u.Username] = &u
 }
 
@@ -161,15 +163,32 @@ func (s *Server) IssueAccessToken(clientID, username string) string {
 
 func (s *Server) newToken(p *Pool, c *AppClient, u *User) string {
 	t := "fake-access-" + randomHex(24)
+	s.remember(t)
 	s.tokens[t] = &token{user: u, pool: p, expires: s.now().Add(c.AccessTokenValidity)}
 	return t
 }
 
 func (s *Server) newSession(p *Pool, c *AppClient, u *User, challenge, stage string) string {
 	id := "fake-session-" + randomHex(32)
+	s.remember(id)
 	s.sessions[id] = &session{user: u, pool: p, client: c, challenge: challenge, stage: stage,
 		expires: s.now().Add(c.SessionValidity)}
 	return id
+}
+
+// remember records secret material the fake handed out or was given.
+func (s *Server) remember(v string) {
+	if v != "" {
+		s.secrets = append(s.secrets, v)
+	}
+}
+
+// Secrets is every password, client secret, token, session, TOTP seed and
+// code the fake has seen, for tests that prove none of them leaked.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.secrets...)
 }
 
 func randomHex(n int) string {

@@ -1,0 +1,157 @@
+package cognito_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+)
+
+func TestSecretHashMatchesAWSFormula(t *testing.T) {
+	// Base64(HMAC-SHA256(key="secret", "user"+"client")), computed independently with Python's hmac.
+	if got, want := cognito.SecretHash("secret", "user", "client"), "wvW87lzZoI+qQCVGmWVBJLlucdJ65huAVP1z+0MgA6E="; got != want {
+		t.Fatalf("SecretHash = %s, want %s", got, want)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ in, out string }{
+		{"bad password hunter2-long", "bad password " + "[REDACTED]"},
+		{"token eyJhbGciOi.eyJzdWIiOi.sig_part here", "token [REDACTED] here"},
+		{"seed JBSWY3DPEHPK3PXPJBSWY3DP", "seed [REDACTED]"},
+		{"Value '123456' at 'userCode'", "Value '[REDACTED]' at 'userCode'"},
+		{"User pool client abc does not exist.", "User pool client abc does not exist."},
+	} {
+		if got := cognito.Redact(tc.in, "hunter2-long"); got != tc.out {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.out)
+		}
+	}
+}
+
+// The classification table, exercised through the real SDK client against
+// the fake answering each exception as AWS words it.
+func TestErrorClassification(t *testing.T) {
+	fake := cognitofake.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	p, err := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := p.ForRegion("us-east-1")
+	for _, tc := range []struct {
+		op, code, message string
+		class             cognito.Class
+		reason            string
+	}{
+		{"InitiateAuth", "NotAuthorizedException", "Incorrect username or password.", cognito.Terminal, v1alpha1.ReasonInvalidCredentials},
+		{"InitiateAuth", "NotAuthorizedException", "Password attempts exceeded", cognito.Throttled, v1alpha1.ReasonThrottled},
+		{"InitiateAuth", "NotAuthorizedException", "Client abc is configured for secret but secret was not received", cognito.Terminal, v1alpha1.ReasonClientSecretRequired},
+		{"InitiateAuth", "NotAuthorizedException", "Unable to verify secret hash for client abc", cognito.Terminal, v1alpha1.ReasonClientSecretMismatch},
+		{"InitiateAuth", "ResourceNotFoundException", "User pool client abc does not exist.", cognito.Terminal, v1alpha1.ReasonResourceNotFound},
+		{"InitiateAuth", "UserNotFoundException", "User does not exist.", cognito.Terminal, v1alpha1.ReasonUserNotFound},
+		{"InitiateAuth", "UserNotConfirmedException", "User is not confirmed.", cognito.Terminal, v1alpha1.ReasonUserNotConfirmed},
+		{"InitiateAuth", "PasswordResetRequiredException", "Password reset required", cognito.Terminal, v1alpha1.ReasonPasswordResetRequired},
+		{"InitiateAuth", "InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client", cognito.Terminal, v1alpha1.ReasonInvalidParameter},
+		{"InitiateAuth", "TooManyRequestsException", "Rate exceeded", cognito.Throttled, v1alpha1.ReasonThrottled},
+		{"InitiateAuth", "InternalErrorException", "boom", cognito.Retryable, v1alpha1.ReasonCognitoUnavailable},
+		{"InitiateAuth", "ForbiddenException", "waf", cognito.Retryable, v1alpha1.ReasonForbidden},
+		{"InitiateAuth", "SomethingNewException", "?", cognito.Retryable, v1alpha1.ReasonCognitoUnavailable},
+		{"AssociateSoftwareToken", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
+		{"AssociateSoftwareToken", "SoftwareTokenMFANotFoundException", "not enabled", cognito.Terminal, v1alpha1.ReasonSoftwareTokenMFANotEnabled},
+		{"AssociateSoftwareToken", "ConcurrentModificationException", "busy", cognito.Retryable, v1alpha1.ReasonCognitoUnavailable},
+		{"VerifySoftwareToken", "EnableSoftwareTokenMFAException", "Code mismatch", cognito.Retryable, v1alpha1.ReasonVerificationFailed},
+		{"VerifySoftwareToken", "CodeMismatchException", "Invalid code", cognito.Retryable, v1alpha1.ReasonVerificationFailed},
+		{"VerifySoftwareToken", "InvalidUserPoolConfigurationException", "no", cognito.Terminal, v1alpha1.ReasonInvalidUserPoolConfig},
+		{"SetUserMFAPreference", "NotAuthorizedException", "Invalid Access Token", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
+		{"RespondToAuthChallenge", "NotAuthorizedException", "Invalid session for the user, session is expired.", cognito.Retryable, v1alpha1.ReasonSessionExpired},
+	} {
+		t.Run(tc.op+"/"+tc.code+"/"+tc.message, func(t *testing.T) {
+			fake.InjectFault(tc.op, cognitofake.Fault{Code: tc.code, Message: tc.message})
+			err := call(api, tc.op)
+			e, ok := cognito.AsError(err)
+			if !ok {
+				t.Fatalf("error %v is not a *cognito.Error", err)
+			}
+			if e.Code != tc.code || e.Class != tc.class || e.Reason != tc.reason || e.Op != tc.op || e.RequestID == "" {
+				t.Fatalf("got %+v, want code %s class %s reason %s", e, tc.code, tc.class, tc.reason)
+			}
+		})
+	}
+}
+
+func call(api cognito.Client, op string) error {
+	ctx := context.Background()
+	var err error
+	switch op {
+	case "InitiateAuth":
+		_, err = api.InitiateAuth(ctx, cognito.SignIn{Client: cognito.AppClient{ID: "c"}, Username: "u", Password: "p-secret"})
+	case "RespondToAuthChallenge":
+		_, err = api.RespondToAuthChallenge(ctx, cognito.ChallengeAnswer{Client: cognito.AppClient{ID: "c"}, Username: "u", Challenge: "MFA_SETUP", Session: "s"})
+	case "AssociateSoftwareToken":
+		_, err = api.AssociateSoftwareToken(ctx, cognito.Credential{AccessToken: "t"})
+	case "VerifySoftwareToken":
+		_, err = api.VerifySoftwareToken(ctx, cognito.Verify{Credential: cognito.Credential{AccessToken: "t"}, Code: "123456"})
+	case "SetUserMFAPreference":
+		err = api.SetSoftwareTokenPreference(ctx, "t", true)
+	}
+	return err
+}
+
+// What Cognito echoes back is scrubbed of the request's secrets.
+func TestErrorsAreScrubbed(t *testing.T) {
+	fake := cognitofake.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	p, _ := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
+	api := p.ForRegion("us-east-1")
+	const password, clientSecret = "Sup3r-Secret-Pass", "client-secret-xyz"
+	fake.InjectFault("InitiateAuth", cognitofake.Fault{Code: "InvalidParameterException",
+		Message: "Value '" + password + "' and '" + clientSecret + "' rejected"})
+	_, err := api.InitiateAuth(context.Background(), cognito.SignIn{Client: cognito.AppClient{ID: "c", Secret: clientSecret},
+		Username: "u", Password: password})
+	if err == nil || strings.Contains(err.Error(), password) || strings.Contains(err.Error(), clientSecret) {
+		t.Fatalf("error leaks a secret: %v", err)
+	}
+	// The fake itself echoes a malformed code, as AWS's validation does.
+	_, err = api.VerifySoftwareToken(context.Background(), cognito.Verify{Credential: cognito.Credential{AccessToken: "tok-abcdef"}, Code: "12345x"})
+	if err == nil || strings.Contains(err.Error(), "12345x") || !strings.Contains(err.Error(), "InvalidParameterException") {
+		t.Fatalf("error leaks the code or lost its cause: %v", err)
+	}
+}
+
+func TestTransportFailuresAreRetryable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	p, _ := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: "http://" + addr, DefaultRegion: "us-east-1", MaxAttempts: 1})
+	_, err = p.ForRegion("us-east-1").AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
+	e, ok := cognito.AsError(err)
+	if !ok || e.Code != cognito.CodeUnreachable || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonCognitoUnavailable {
+		t.Fatalf("got %v (%+v)", err, e)
+	}
+}
+
+func TestTLSFailuresAreNamed(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
+	defer srv.Close()
+	p, _ := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: srv.URL, DefaultRegion: "us-east-1", MaxAttempts: 1})
+	_, err := p.ForRegion("us-east-1").AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
+	e, ok := cognito.AsError(err)
+	if !ok || e.Code != cognito.CodeTLS || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonTLSError {
+		t.Fatalf("got %v (%+v)", err, e)
+	}
+}
