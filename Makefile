@@ -52,7 +52,7 @@ build: ## Build the manager.
 
 .PHONY: run
 run: manifests ## Run the manager against the current kubeconfig.
-	go run ./cmd/manager
+	go run ./cmd/manager $(ARGS)
 
 .PHONY: install
 install: manifests ## Install the CRD into the current kubeconfig's cluster.
