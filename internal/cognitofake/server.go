@@ -30,6 +30,7 @@ type Server struct {
 	calls    map[string]int
 	faults   map[string][]Fault
 	secrets  []string
+	signed   int
 	seq      int
 
 	listener net.Listener
@@ -106,6 +107,14 @@ func (s *Server) CallCounts() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// SignedRequests is how many requests carried an Authorization header: the
+// operations the operator uses are public and must go unsigned.
+func (s *Server) SignedRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signed
 }
 
 // Fault is an error the fake returns instead of serving a request.
@@ -185,6 +194,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
+	if r.Header.Get("Authorization") != "" {
+		s.signed++
+	}
 	reqID := s.requestIDLocked()
 	h, ok := handlers[op]
 	if r.Method != http.MethodPost || !ok {
