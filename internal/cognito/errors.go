@@ -72,12 +72,6 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// Is lets errors.Is(err, &Error{Code: "X"}) match by code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && (t.Op == "" || t.Op == e.Op)
-}
-
 // AsError returns err's *Error, if it has one.
 func AsError(err error) (*Error, bool) {
 	var e *Error
