@@ -42,11 +42,8 @@ const maxDeviceNameLength = 128
 
 func (e *enrolment) resolveInputs(ctx context.Context) error {
 	spec := &e.ste.Spec
-	in := inputs{
-		deviceName: spec.FriendlyDeviceName,
-		issuer:     spec.Issuer,
-		appClient:  cognito.AppClient{ID: spec.ClientID},
-	}
+	in := &e.in
+	*in = inputs{deviceName: spec.FriendlyDeviceName, issuer: spec.Issuer, appClient: cognito.AppClient{ID: spec.ClientID}}
 	if in.deviceName == "" {
 		in.deviceName = truncate(e.ste.Namespace+"/"+e.ste.Name, maxDeviceNameLength)
 	}
@@ -68,7 +65,6 @@ func (e *enrolment) resolveInputs(ctx context.Context) error {
 	if ref := spec.CredentialsSecretRef; ref != nil {
 		data, err := read(ref.Name, v1alpha1.ReasonCredentialsSecretNotFound, v1alpha1.ReasonInvalidCredentialsSecret, keyUsername, keyPassword)
 		if err != nil {
-			e.in = in
 			return err
 		}
 		in.username, in.password = data[keyUsername], data[keyPassword]
@@ -76,7 +72,6 @@ func (e *enrolment) resolveInputs(ctx context.Context) error {
 	if ref := spec.AccessTokenSecretRef; ref != nil {
 		data, err := read(ref.Name, v1alpha1.ReasonAccessTokenSecretNotFound, v1alpha1.ReasonInvalidAccessTokenSecret, ref.Key)
 		if err != nil {
-			e.in = in
 			return err
 		}
 		in.accessToken = strings.TrimSpace(data[ref.Key])
@@ -84,13 +79,11 @@ func (e *enrolment) resolveInputs(ctx context.Context) error {
 	if ref := spec.ClientSecretRef; ref != nil {
 		data, err := read(ref.Name, v1alpha1.ReasonClientSecretNotFound, v1alpha1.ReasonInvalidClientSecret, ref.Key)
 		if err != nil {
-			e.in = in
 			return err
 		}
 		in.appClient.Secret = strings.TrimSpace(data[ref.Key])
 	}
 	in.versions = strings.Join(versions, ",")
-	e.in = in
 	e.api = e.r.Cognito.ForRegion(region)
 	return nil
 }

@@ -37,16 +37,7 @@ func TestRedact(t *testing.T) {
 // The classification table, exercised through the real SDK client against
 // the fake answering each exception as AWS words it.
 func TestErrorClassification(t *testing.T) {
-	fake := cognitofake.New()
-	if err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	p, err := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := p.ForRegion("us-east-1")
+	fake, api := newFake(t)
 	for _, tc := range []struct {
 		op, code, message string
 		class             cognito.Class
@@ -88,6 +79,26 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
+// newFake starts a Cognito fake and returns it with an SDK client aimed at it.
+func newFake(t *testing.T) (*cognitofake.Server, cognito.Client) {
+	t.Helper()
+	fake := cognitofake.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fake.Close() })
+	return fake, clientFor(t, fake.URL())
+}
+
+func clientFor(t *testing.T, endpoint string) cognito.Client {
+	t.Helper()
+	p, err := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: endpoint, DefaultRegion: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ForRegion("us-east-1")
+}
+
 func call(api cognito.Client, op string) error {
 	ctx := context.Background()
 	var err error
@@ -108,13 +119,7 @@ func call(api cognito.Client, op string) error {
 
 // What Cognito echoes back is scrubbed of the request's secrets.
 func TestErrorsAreScrubbed(t *testing.T) {
-	fake := cognitofake.New()
-	if err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	p, _ := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
-	api := p.ForRegion("us-east-1")
+	fake, api := newFake(t)
 	const password, clientSecret = "Sup3r-Secret-Pass", "client-secret-xyz"
 	fake.InjectFault("InitiateAuth", cognitofake.Fault{Code: "InvalidParameterException",
 		Message: "Value '" + password + "' and '" + clientSecret + "' rejected"})
@@ -137,8 +142,7 @@ func TestTransportFailuresAreRetryable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	p, _ := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: "http://" + addr, DefaultRegion: "us-east-1", MaxAttempts: 1})
-	_, err = p.ForRegion("us-east-1").AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
+	_, err = clientFor(t, "http://"+addr).AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
 	e, ok := cognito.AsError(err)
 	if !ok || e.Code != cognito.CodeUnreachable || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonCognitoUnavailable {
 		t.Fatalf("got %v (%+v)", err, e)
@@ -148,8 +152,7 @@ func TestTransportFailuresAreRetryable(t *testing.T) {
 func TestTLSFailuresAreNamed(t *testing.T) {
 	srv := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
 	defer srv.Close()
-	p, _ := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: srv.URL, DefaultRegion: "us-east-1", MaxAttempts: 1})
-	_, err := p.ForRegion("us-east-1").AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
+	_, err := clientFor(t, srv.URL).AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
 	e, ok := cognito.AsError(err)
 	if !ok || e.Code != cognito.CodeTLS || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonTLSError {
 		t.Fatalf("got %v (%+v)", err, e)
