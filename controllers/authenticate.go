@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
@@ -105,25 +104,6 @@ func (e *enrolment) prove(secret string) {
 	e.proven, e.candidate = true, secret
 }
 
-// codeMargin is how close to a step boundary a code is not trusted to arrive in time.
-const codeMargin = 3 * time.Second
-
-// tryCodes calls send with the code for now and, if Cognito says it does not
-// match, once more with the next step's code. A mismatch after both is
-// reported as ok=false, not as an error.
 func (e *enrolment) tryCodes(secret string, send func(code string) error) (bool, error) {
-	codes, err := totp.Codes(secret, e.r.Now(), codeMargin)
-	if err != nil {
-		return false, nil
-	}
-	for _, code := range codes {
-		err = send(code)
-		if err == nil {
-			return true, nil
-		}
-		if !cognito.HasCode(err, "CodeMismatchException", "EnableSoftwareTokenMFAException") {
-			return false, err
-		}
-	}
-	return false, nil
+	return cognito.SendCodes(secret, e.r.Now(), send)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,8 +33,6 @@ const (
 	keyUsername = "username"
 	keyPassword = "password"
 )
-
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 
 // maxDeviceNameLength is what the CRD allows for friendlyDeviceName.
 const maxDeviceNameLength = 128
@@ -90,14 +87,8 @@ func (e *enrolment) resolveInputs(ctx context.Context) error {
 
 // region is spec.region, else the region a pool id starts with, else the manager's.
 func (e *enrolment) region() (string, error) {
-	if e.ste.Spec.Region != "" {
-		return e.ste.Spec.Region, nil
-	}
-	if prefix, _, ok := strings.Cut(e.ste.Spec.UserPoolID, "_"); ok && regionPattern.MatchString(prefix) {
-		return prefix, nil
-	}
-	if def := e.r.Cognito.DefaultRegion(); def != "" {
-		return def, nil
+	if r := cognito.RegionOf(e.ste.Spec.UserPoolID, e.ste.Spec.Region, e.r.Cognito.DefaultRegion()); r != "" {
+		return r, nil
 	}
 	return "", stall(v1alpha1.ReasonInvalidSpec, fmt.Sprintf(
 		"user pool id %q names no region: set spec.region or the manager's --region", e.ste.Spec.UserPoolID))

@@ -38,12 +38,7 @@ const (
 	AnnotationFingerprint        = "mfa.cognito-operator.dev/secret-fingerprint"
 )
 
-func targetSecretName(ste *v1alpha1.SoftwareTokenEnrollment) string {
-	if ste.Spec.SecretName != "" {
-		return ste.Spec.SecretName
-	}
-	return ste.Name + "-totp"
-}
+func targetSecretName(ste *v1alpha1.SoftwareTokenEnrollment) string { return v1alpha1.SecretNameOf(ste) }
 
 // loadTargetSecret reads the enrollment's Secret, refusing one it does not own.
 func (e *enrolment) loadTargetSecret(ctx context.Context) error {

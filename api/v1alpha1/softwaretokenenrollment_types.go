@@ -195,3 +195,11 @@ type SoftwareTokenEnrollmentList struct {
 func init() {
 	SchemeBuilder.Register(&SoftwareTokenEnrollment{}, &SoftwareTokenEnrollmentList{})
 }
+
+// SecretNameOf is the Secret that holds an enrollment's TOTP secret.
+func SecretNameOf(ste *SoftwareTokenEnrollment) string {
+	if ste.Spec.SecretName != "" {
+		return ste.Spec.SecretName
+	}
+	return ste.Name + "-totp"
+}

@@ -46,9 +46,13 @@ type SignIn struct {
 
 // AuthResult is either tokens or a challenge with its session.
 type AuthResult struct {
-	AccessToken string
-	Challenge   string
-	Session     string
+	AccessToken  string
+	IDToken      string
+	RefreshToken string
+	ExpiresIn    int32
+	TokenType    string
+	Challenge    string
+	Session      string
 }
 
 // ChallengeAnswer answers a challenge. USERNAME and SECRET_HASH are added to

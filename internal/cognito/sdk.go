@@ -186,6 +186,10 @@ func authResult(res *types.AuthenticationResultType, challenge types.ChallengeNa
 	out := &AuthResult{Challenge: string(challenge), Session: aws.ToString(session)}
 	if res != nil {
 		out.AccessToken = aws.ToString(res.AccessToken)
+		out.IDToken = aws.ToString(res.IdToken)
+		out.RefreshToken = aws.ToString(res.RefreshToken)
+		out.ExpiresIn = res.ExpiresIn
+		out.TokenType = aws.ToString(res.TokenType)
 	}
 	return out
 }
