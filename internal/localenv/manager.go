@@ -1,0 +1,47 @@
+package localenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Manager is the operator's manager running as a process, as in production.
+type Manager struct {
+	LogPath string
+	cmd     *exec.Cmd
+	log     *os.File
+}
+
+// StartManager runs bin against the kubeconfig with the given flags,
+// appending its output to dir/manager.log.
+func StartManager(bin, kubeconfig, dir string, args ...string) (*Manager, error) {
+	m := &Manager{LogPath: filepath.Join(dir, "manager.log")}
+	var err error
+	if m.log, err = os.OpenFile(m.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
+		return nil, err
+	}
+	m.cmd = exec.Command(bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := m.cmd.Start(); err != nil {
+		m.log.Close()
+		return nil, fmt.Errorf("starting the manager: %w", err)
+	}
+	return m, nil
+}
+
+// Stop asks the manager to shut down, as Kubernetes would, and waits.
+func (m *Manager) Stop() {
+	stopProcess(m.cmd, 10*time.Second)
+	m.log.Close()
+}
+
+// Log is everything the manager has written.
+func (m *Manager) Log() string {
+	b, _ := os.ReadFile(m.LogPath)
+	return string(b)
+}
