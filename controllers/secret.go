@@ -38,7 +38,9 @@ const (
 	AnnotationFingerprint        = "mfa.cognito-operator.dev/secret-fingerprint"
 )
 
-func targetSecretName(ste *v1alpha1.SoftwareTokenEnrollment) string { return v1alpha1.SecretNameOf(ste) }
+func targetSecretName(ste *v1alpha1.SoftwareTokenEnrollment) string {
+	return v1alpha1.SecretNameOf(ste)
+}
 
 // loadTargetSecret reads the enrollment's Secret, refusing one it does not own.
 func (e *enrolment) loadTargetSecret(ctx context.Context) error {

@@ -21,6 +21,7 @@ const (
 	ReasonAccessTokenSecretNotFound = "AccessTokenSecretNotFound"
 	ReasonClientSecretNotFound      = "ClientSecretNotFound"
 	ReasonCognitoUnavailable        = "CognitoUnavailable"
+	ReasonCognitoError              = "CognitoError"
 	ReasonTLSError                  = "TLSError"
 	ReasonThrottled                 = "Throttled"
 	ReasonVerificationFailed        = "VerificationFailed"

@@ -142,6 +142,10 @@ func classifyCode(code, message string, kind opKind) (Class, string) {
 		return Throttled, v1alpha1.ReasonThrottled
 	case "NotAuthorizedException":
 		return classifyNotAuthorized(message, kind)
+	case "InvalidPasswordException":
+		// cognito-local answers a wrong password with this; AWS uses it for
+		// passwords that break the pool's policy. Either way the input is wrong.
+		return Terminal, v1alpha1.ReasonInvalidCredentials
 	case "ResourceNotFoundException":
 		return Terminal, v1alpha1.ReasonResourceNotFound
 	case "UserNotFoundException":
@@ -161,8 +165,10 @@ func classifyCode(code, message string, kind opKind) (Class, string) {
 	case "ForbiddenException":
 		// WAF rules are often rate based: back off rather than give up.
 		return Retryable, v1alpha1.ReasonForbidden
-	default: // InternalErrorException, ConcurrentModificationException, 5xx, ...
+	case "InternalErrorException", "InternalServerException", "ConcurrentModificationException", "ServiceUnavailable":
 		return Retryable, v1alpha1.ReasonCognitoUnavailable
+	default:
+		return Retryable, v1alpha1.ReasonCognitoError
 	}
 }
 

@@ -19,7 +19,10 @@ type ControlPlane struct {
 	env        *envtest.Environment
 	Config     *rest.Config
 	Kubeconfig string
-	kubectl    string
+	// PluginDir, when set, is put first on kubectl's PATH, where kubectl
+	// looks for plugins such as kubectl-mfa.
+	PluginDir string
+	kubectl   string
 }
 
 // StartControlPlane starts the envtest binaries in root/bin/k8s (or
@@ -56,16 +59,18 @@ func StartControlPlane(root, dir string) (*ControlPlane, error) {
 
 // Kubectl runs the real kubectl against the control plane.
 func (c *ControlPlane) Kubectl(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, c.kubectl, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+	// KUBECONFIG rather than --kubeconfig: kubectl refuses flags before a plugin's name.
+	cmd := exec.CommandContext(ctx, c.kubectl, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
+	if c.PluginDir != "" {
+		cmd.Env = append(cmd.Env, "PATH="+c.PluginDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("kubectl %v: %w: %s", args, err, out)
 	}
 	return string(out), nil
 }
-
-// KubectlPath is the kubectl binary, for plugins run through it.
-func (c *ControlPlane) KubectlPath() string { return c.kubectl }
 
 // Stop stops the API server and etcd.
 func (c *ControlPlane) Stop() { _ = c.env.Stop() }
