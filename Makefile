@@ -37,8 +37,12 @@ verify: manifests generate ## Fail when generated files or formatting are stale.
 	@git diff --exit-code -- config api || { echo "generated files are stale: run make manifests generate"; exit 1; }
 
 .PHONY: test
-test: envtest-bins verify vet ## Run every test against a real API server (builds what is missing).
-	go test ./... -count=1 -timeout 20m
+test: envtest-bins cognito-local verify vet ## Run every test: unit, envtest, and end to end against cognito-local.
+	go test ./... -count=1 -timeout 30m
+
+.PHONY: e2e
+e2e: envtest-bins cognito-local ## Run only the end-to-end tests.
+	go test ./test/e2e/ -count=1 -v
 
 .PHONY: unit
 unit: ## Run the tests that need no API server.
@@ -47,16 +51,36 @@ unit: ## Run the tests that need no API server.
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager.
+build: ## Build the manager and the kubectl-mfa plugin.
 	go build -o $(BIN)/manager ./cmd/manager
+	go build -o $(BIN)/kubectl-mfa ./cmd/kubectl-mfa
 
 .PHONY: run
 run: manifests ## Run the manager against the current kubeconfig.
 	go run ./cmd/manager $(ARGS)
 
+KUBECTL ?= kubectl
+IMG ?= ghcr.io/cognito-mfa-operator/manager:latest
+
 .PHONY: install
 install: manifests ## Install the CRD into the current kubeconfig's cluster.
-	kubectl apply -f config/crd/bases
+	$(KUBECTL) apply -k config/crd
+
+.PHONY: uninstall
+uninstall: ## Remove the CRD (and with it every enrollment; Secrets stay).
+	$(KUBECTL) delete -k config/crd
+
+.PHONY: deploy
+deploy: manifests ## Deploy the operator (config/default) with the manager image IMG.
+	$(KUBECTL) kustomize config/default | sed 's|image: ghcr.io/cognito-mfa-operator/manager:latest|image: $(IMG)|' | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: ## Remove the deployed operator.
+	$(KUBECTL) delete -k config/default
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG (needs a Docker engine).
+	docker build -t $(IMG) .
 
 ##@ Tools
 
@@ -75,6 +99,12 @@ $(K8S_BIN)/etcd: hack/controlplane/etcd/go.mod hack/controlplane/etcd/go.sum
 	mkdir -p $(K8S_BIN)
 	cd hack/controlplane/etcd && go build -o $(K8S_BIN)/etcd .
 
+.PHONY: cognito-local
+cognito-local: hack/cognito-local/node_modules/.package-lock.json ## Install cognito-local, pinned by its lockfile.
+
+hack/cognito-local/node_modules/.package-lock.json: hack/cognito-local/package.json hack/cognito-local/package-lock.json
+	cd hack/cognito-local && npm ci --no-audit --no-fund --loglevel=error
+
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
@@ -82,5 +112,5 @@ help: ## Show this help.
 ##@ Demo
 
 .PHONY: demo
-demo: envtest-bins build ## Enrol a user on an embedded local setup (API server + Cognito fake); DEMO_KEEP=1 keeps it up.
+demo: envtest-bins cognito-local build ## Enrol a user on an embedded local setup (API server + cognito-local); DEMO_KEEP=1 keeps it up.
 	go run ./cmd/demo

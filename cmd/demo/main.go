@@ -1,14 +1,13 @@
 // Command demo runs the operator's main job on an embedded local setup: a real
-// kube-apiserver and etcd, the project's Cognito fake on loopback, and the
-// manager as a process. It enrols a service-account user from the sample
-// manifest and shows what happened. Set DEMO_KEEP=1 to keep it running.
+// kube-apiserver and etcd, cognito-local as Cognito, and the manager as a
+// process. It enrols a service-account user from config/samples and shows
+// what happened. DEMO_KEEP=1 keeps everything running until Ctrl-C.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -18,17 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	pqtotp "github.com/pquerna/otp/totp"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/localenv"
 )
 
 const (
-	poolID   = "local_Demo1234"
-	clientID = "demoappclient"
-	username = "ci-bot"
-	password = "Demo-Passw0rd!"
+	namespace = "automation"
+	username  = "ci-bot"
+	password  = "Demo-Passw0rd!"
 )
 
 func main() {
@@ -49,114 +45,104 @@ func run(ctx context.Context) error {
 	defer os.RemoveAll(work)
 
 	step("starting kube-apiserver and etcd")
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(root, "config/crd/bases")},
-		ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: filepath.Join(root, "bin/k8s")}
-	if _, err := env.Start(); err != nil {
-		return err
-	}
-	defer env.Stop()
-	admin, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
+	cp, err := localenv.StartControlPlane(root, work)
 	if err != nil {
 		return err
 	}
-	kubeconfig, err := admin.KubeConfig()
+	defer cp.Stop()
+	cp.PluginDir = filepath.Join(root, "bin")
+	kubectl := func(args ...string) (string, error) { return cp.Kubectl(ctx, args...) }
+	show := func(args ...string) error {
+		out, err := kubectl(args...)
+		fmt.Print(indent(out))
+		return err
+	}
+	if err := show("apply", "-k", filepath.Join(root, "config/crd")); err != nil {
+		return err
+	}
+
+	step("starting cognito-local; creating a user pool with TOTP MFA, an app client and user " + username)
+	cognito, err := localenv.StartCognitoLocal(root, work)
 	if err != nil {
 		return err
 	}
-	kcPath := filepath.Join(work, "kubeconfig")
-	if err := os.WriteFile(kcPath, kubeconfig, 0o600); err != nil {
-		return err
-	}
-
-	step("starting the Cognito fake and creating a pool that requires MFA, an app client and user " + username)
-	fake := cognitofake.New()
-	if err := fake.Start(); err != nil {
-		return err
-	}
-	defer fake.Close()
-	fake.CreatePool(poolID, cognitofake.MFAOn, true)
-	fake.CreateClient(cognitofake.AppClient{ID: clientID, PoolID: poolID})
-	fake.CreateUser(poolID, cognitofake.User{Username: username, Password: password})
-
-	kubectl := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, filepath.Join(root, "bin/k8s/kubectl"), append([]string{"--kubeconfig", kcPath}, args...)...).CombinedOutput()
-		return string(out), err
-	}
-
-	step("starting the manager (bin/manager --cognito-endpoint " + fake.URL() + ")")
-	logPath := filepath.Join(work, "manager.log")
-	logFile, err := os.Create(logPath)
+	defer cognito.Stop()
+	poolID, err := cognito.CreatePool(ctx, "demo", types.UserPoolMfaTypeOptional)
 	if err != nil {
 		return err
 	}
-	mgr := exec.Command(filepath.Join(root, "bin/manager"), "--cognito-endpoint", fake.URL(), "--region", "us-east-1",
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
-	mgr.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
-	mgr.Stdout, mgr.Stderr = logFile, logFile
-	if err := mgr.Start(); err != nil {
+	clientID, _, err := cognito.CreateClient(ctx, poolID, "demo", false)
+	if err != nil {
 		return err
 	}
-	defer func() { _ = mgr.Process.Signal(syscall.SIGTERM); _ = mgr.Wait() }()
+	if err := cognito.CreateUser(ctx, poolID, username, password); err != nil {
+		return err
+	}
+	fmt.Printf("  pool %s, app client %s\n", poolID, clientID)
 
-	step("applying config/samples with the local pool's ids")
+	step("starting the manager: bin/manager --cognito-endpoint " + cognito.URL + " --region us-east-1")
+	manager, err := localenv.StartManager(filepath.Join(root, "bin/manager"), cp.Kubeconfig, work,
+		"--cognito-endpoint", cognito.URL, "--region", "us-east-1", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	if err != nil {
+		return err
+	}
+	defer manager.Stop()
+
+	step("kubectl apply -f config/samples (with the local pool's ids)")
 	sample, err := os.ReadFile(filepath.Join(root, "config/samples/mfa_v1alpha1_softwaretokenenrollment.yaml"))
 	if err != nil {
 		return err
 	}
-	manifest := strings.NewReplacer("us-east-1_AbCdEf123", poolID, "4f2kexampleclientid", clientID, "change-me", password).Replace(string(sample))
-	manifestPath := filepath.Join(work, "sample.yaml")
-	if err := os.WriteFile(manifestPath, []byte(manifest), 0o600); err != nil {
+	manifest := filepath.Join(work, "sample.yaml")
+	replaced := strings.NewReplacer("us-east-1_AbCdEf123", poolID, "4f2kexampleclientid", clientID, "change-me", password).Replace(string(sample))
+	if err := os.WriteFile(manifest, []byte(replaced), 0o600); err != nil {
 		return err
 	}
-	if out, err := kubectl("create", "namespace", "automation"); err != nil {
-		return fmt.Errorf("%v: %s", err, out)
+	if err := show("create", "namespace", namespace); err != nil {
+		return err
 	}
-	out, err := kubectl("apply", "-f", manifestPath)
-	if err != nil {
-		return fmt.Errorf("%v: %s", err, out)
+	if err := show("apply", "-f", manifest); err != nil {
+		return err
 	}
-	fmt.Print(indent(out))
 
-	step("waiting for Ready")
-	if out, err := kubectl("wait", "-n", "automation", "ste/ci-bot", "--for=condition=Ready", "--timeout=60s"); err != nil {
-		log, _ := os.ReadFile(logPath)
-		return fmt.Errorf("%v: %s\nmanager log:\n%s", err, out, log)
+	step("kubectl wait --for=condition=Ready ste/ci-bot")
+	start := time.Now()
+	if out, err := kubectl("wait", "-n", namespace, "ste/ci-bot", "--for=condition=Ready", "--timeout=60s"); err != nil {
+		return fmt.Errorf("%v\n%s\nmanager log:\n%s", err, out, manager.Log())
 	}
-	fmt.Print(indent(mustOut(kubectl("get", "ste", "-n", "automation", "-o", "wide"))))
-
-	step("the Secret's keys (values stay in the cluster)")
-	fmt.Print(indent(mustOut(kubectl("get", "secret", "-n", "automation", "ci-bot-totp", "-o",
-		`go-template={{range $k, $v := .data}}{{$k}}{{"\n"}}{{end}}`))))
-
-	step("status conditions")
-	fmt.Print(indent(mustOut(kubectl("get", "ste", "-n", "automation", "ci-bot", "-o",
-		`go-template={{range .status.conditions}}{{.type}}={{.status}} ({{.reason}}): {{.message}}{{"\n"}}{{end}}fingerprint: {{.status.secretFingerprint}}{{"\n"}}`))))
-
-	step("a sign-in with MFA, as an automation job would make it")
-	secret, err := kubectl("get", "secret", "-n", "automation", "ci-bot-totp", "-o", "go-template={{.data.secret | base64decode}}")
-	if err != nil {
-		return fmt.Errorf("%v: %s", err, secret)
+	fmt.Printf("  Ready after %s\n", time.Since(start).Round(time.Millisecond))
+	if err := show("get", "ste", "-n", namespace); err != nil {
+		return err
 	}
-	code, err := pqtotp.GenerateCode(secret, time.Now())
+
+	step("kubectl mfa status ci-bot (the Secret's keys, never its values)")
+	if err := show("mfa", "status", "ci-bot", "-n", namespace); err != nil {
+		return err
+	}
+
+	step("kubectl mfa code ci-bot: the current TOTP code")
+	code, err := kubectl("mfa", "code", "ci-bot", "-n", namespace)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  current TOTP code: %s\n", code)
-	if err := signIn(ctx, fake.URL(), code); err != nil {
+	fmt.Print(indent(code))
+
+	step("signing in as an automation job would: InitiateAuth, then the SOFTWARE_TOKEN_MFA challenge answered with that code")
+	if err := signIn(ctx, cognito.API(), clientID, strings.TrimSpace(code)); err != nil {
 		return err
 	}
-	fmt.Println("  InitiateAuth → SOFTWARE_TOKEN_MFA challenge → answered with the code → tokens issued")
+	fmt.Println("  cognito-local accepted the code and issued tokens")
 
 	if os.Getenv("DEMO_KEEP") != "" {
-		step("kept running: export KUBECONFIG=" + kcPath + " and try bin/k8s/kubectl get ste -A; Ctrl-C tears down")
+		step("still running; in another shell:\n  export KUBECONFIG=" + cp.Kubeconfig + " PATH=" + cp.PluginDir + ":$PATH\n" +
+			"  " + filepath.Join(root, "bin/k8s/kubectl") + " mfa status ci-bot -n " + namespace + "\nCtrl-C tears everything down")
 		<-ctx.Done()
 	}
 	step("tearing down")
 	return nil
 }
 
-func signIn(ctx context.Context, endpoint, code string) error {
-	api := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: aws.AnonymousCredentials{}})
+func signIn(ctx context.Context, api *cip.Client, clientID, code string) error {
 	out, err := api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: aws.String(clientID),
 		AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": password}})
 	if err != nil {
@@ -179,13 +165,9 @@ func signIn(ctx context.Context, endpoint, code string) error {
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }
 
-func mustOut(out string, err error) string {
-	if err != nil {
-		return "error: " + err.Error() + ": " + out
-	}
-	return out
-}
-
 func indent(s string) string {
-	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+	if s = strings.TrimRight(s, "\n"); s == "" {
+		return ""
+	}
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ") + "\n"
 }
