@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	pqtotp "github.com/pquerna/otp/totp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/localenv"
 )
 
 // syncBuffer collects the manager's log for the leak checks.
@@ -203,31 +201,14 @@ func expectCalls(t *testing.T, got, want map[string]int) {
 	}
 }
 
-// signInWithMFA signs in the way a consumer of the Secret would, with the
-// SDK and pquerna/otp directly: nothing of the operator's code is used.
+// signInWithMFA signs in the way a consumer of the Secret would, with the SDK
+// and pquerna/otp directly: nothing of the operator's code is used.
 func (w *world) signInWithMFA(secret string, offset time.Duration) error {
-	api := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(fake.URL()),
-		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
-	out, err := api.InitiateAuth(ctx(), &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth,
-		ClientId: aws.String(w.clientID), AuthParameters: map[string]string{"USERNAME": w.username, "PASSWORD": w.password}})
-	if err != nil {
-		return err
-	}
-	if out.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
-		return fmt.Errorf("sign-in was not challenged for a software token: %q", out.ChallengeName)
-	}
 	code, err := pqtotp.GenerateCode(secret, time.Now().Add(offset))
 	if err != nil {
 		return err
 	}
-	res, err := api.RespondToAuthChallenge(ctx(), &cip.RespondToAuthChallengeInput{ClientId: aws.String(w.clientID),
-		ChallengeName: types.ChallengeNameTypeSoftwareTokenMfa, Session: out.Session,
-		ChallengeResponses: map[string]string{"USERNAME": w.username, "SOFTWARE_TOKEN_MFA_CODE": code}})
-	if err != nil {
-		return err
-	}
-	if res.AuthenticationResult == nil || aws.ToString(res.AuthenticationResult.AccessToken) == "" {
-		return fmt.Errorf("no tokens after the MFA challenge")
-	}
-	return nil
+	consumer := localenv.Consumer{API: localenv.SDK(fake.URL()), ClientID: w.clientID, Username: w.username, Password: w.password}
+	_, err = consumer.SignInWithMFA(ctx(), code)
+	return err
 }

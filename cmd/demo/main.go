@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/localenv"
@@ -128,7 +126,8 @@ func run(ctx context.Context) error {
 	fmt.Print(indent(code))
 
 	step("signing in as an automation job would: InitiateAuth, then the SOFTWARE_TOKEN_MFA challenge answered with that code")
-	if err := signIn(ctx, cognito.API(), clientID, strings.TrimSpace(code)); err != nil {
+	consumer := localenv.Consumer{API: cognito.API(), ClientID: clientID, Username: username, Password: password}
+	if _, err := consumer.SignInWithMFA(ctx, strings.TrimSpace(code)); err != nil {
 		return err
 	}
 	fmt.Println("  cognito-local accepted the code and issued tokens")
@@ -139,27 +138,6 @@ func run(ctx context.Context) error {
 		<-ctx.Done()
 	}
 	step("tearing down")
-	return nil
-}
-
-func signIn(ctx context.Context, api *cip.Client, clientID, code string) error {
-	out, err := api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: aws.String(clientID),
-		AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": password}})
-	if err != nil {
-		return err
-	}
-	if out.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
-		return fmt.Errorf("expected a SOFTWARE_TOKEN_MFA challenge, got %q", out.ChallengeName)
-	}
-	res, err := api.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(clientID),
-		ChallengeName: out.ChallengeName, Session: out.Session,
-		ChallengeResponses: map[string]string{"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code}})
-	if err != nil {
-		return err
-	}
-	if res.AuthenticationResult == nil {
-		return fmt.Errorf("no tokens after the MFA challenge")
-	}
 	return nil
 }
 

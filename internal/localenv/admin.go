@@ -10,10 +10,7 @@ import (
 
 // API is an SDK client for cognito-local itself (not through the proxy), for
 // setting up pools, clients and users and for signing in as a consumer would.
-func (c *CognitoLocal) API() *cip.Client {
-	return cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.Upstream),
-		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
-}
+func (c *CognitoLocal) API() *cip.Client { return SDK(c.Upstream) }
 
 // CreatePool creates a user pool with software-token MFA enabled and the
 // given MFA configuration (OFF, OPTIONAL or ON).

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
 	pqtotp "github.com/pquerna/otp/totp"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/localenv"
 )
 
 func ctx() context.Context { return context.Background() }
@@ -122,36 +119,18 @@ func storedSecret(t *testing.T, ns, name string) string {
 // that pquerna/otp computes from secret at now+offset: nothing of the
 // operator's code takes part.
 func signIn(clientID, clientSecret, username, password, secret string, offset time.Duration) (string, error) {
-	api := cognito.API()
-	params := map[string]string{"USERNAME": username, "PASSWORD": password}
-	if clientSecret != "" {
-		params["SECRET_HASH"] = secretHash(clientSecret, username, clientID)
-	}
-	out, err := api.InitiateAuth(ctx(), &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth,
-		ClientId: aws.String(clientID), AuthParameters: params})
-	if err != nil {
-		return "", err
-	}
-	if out.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
-		return "", fmt.Errorf("sign-in was not challenged for a software token (challenge %q)", out.ChallengeName)
-	}
 	code, err := pqtotp.GenerateCode(secret, time.Now().Add(offset))
 	if err != nil {
 		return "", err
 	}
 	remember(code)
-	params = map[string]string{"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code}
-	if clientSecret != "" {
-		params["SECRET_HASH"] = secretHash(clientSecret, username, clientID)
-	}
-	res, err := api.RespondToAuthChallenge(ctx(), &cip.RespondToAuthChallengeInput{ClientId: aws.String(clientID),
-		ChallengeName: out.ChallengeName, Session: out.Session, ChallengeResponses: params})
+	consumer := localenv.Consumer{API: cognito.API(), ClientID: clientID, ClientSecret: clientSecret, Username: username, Password: password}
+	res, err := consumer.SignInWithMFA(ctx(), code)
 	if err != nil {
 		return "", err
 	}
-	token := aws.ToString(res.AuthenticationResult.AccessToken)
-	remember(token, aws.ToString(res.AuthenticationResult.IdToken), aws.ToString(res.AuthenticationResult.RefreshToken))
-	return token, nil
+	remember(aws.ToString(res.AccessToken), aws.ToString(res.IdToken), aws.ToString(res.RefreshToken))
+	return aws.ToString(res.AccessToken), nil
 }
 
 // proveMFA asserts that the stored secret passes a real MFA sign-in and that
@@ -191,11 +170,4 @@ stringData: {username: %q, password: %q}
 func namespace(t *testing.T, name string) {
 	t.Helper()
 	kubectl(t, "create", "namespace", name)
-}
-
-// secretHash is SECRET_HASH, computed here rather than with the operator's code.
-func secretHash(clientSecret, username, clientID string) string {
-	mac := hmac.New(sha256.New, []byte(clientSecret))
-	mac.Write([]byte(username + clientID))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
