@@ -80,7 +80,8 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	provider, err := cognito.NewProvider(ctx, cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
+	provider, err := cognito.NewProvider(ctx, cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1,
+		QPS: 100, Burst: 100})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -89,7 +90,7 @@ func runSuite(m *testing.M) int {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("cognito-mfa-operator"),
 		Cognito: provider, Now: time.Now, RetryBase: 200 * time.Millisecond, RetryMax: 2 * time.Second, Timeout: 30 * time.Second,
 	}
-	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 4}); err != nil {
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 8}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

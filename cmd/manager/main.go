@@ -50,6 +50,8 @@ func main() {
 	fs.DurationVar(&o.cognito.ConnectTimeout, "cognito-connect-timeout", 10*time.Second, "Timeout for connecting to Cognito, TLS handshake included.")
 	fs.DurationVar(&o.cognito.ReadTimeout, "cognito-read-timeout", 30*time.Second, "Timeout for a Cognito connection that delivers no data.")
 	fs.IntVar(&o.cognito.MaxAttempts, "cognito-max-attempts", 3, "Attempts per Cognito call, SDK retries included.")
+	fs.Float64Var(&o.cognito.QPS, "cognito-qps", 10, "Cognito requests per second per region, all operations together (Cognito's quotas are per account and Region: 25 RPS for user updates); 0 disables pacing.")
+	fs.IntVar(&o.cognito.Burst, "cognito-burst", 10, "Cognito requests allowed in a burst above --cognito-qps.")
 	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Enrollments reconciled at once.")
 	fs.DurationVar(&o.timeout, "reconcile-timeout", 2*time.Minute, "Upper bound for one reconcile's Cognito calls.")
 	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
@@ -157,5 +158,34 @@ func TestTLSFailuresAreNamed(t *testing.T) {
 	e, ok := cognito.AsError(err)
 	if !ok || e.Code != cognito.CodeTLS || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonTLSError {
 		t.Fatalf("got %v (%+v)", err, e)
+	}
+}
+
+// Pacing keeps a client under a quota that a burst would exceed.
+func TestPacingStaysUnderTheQuota(t *testing.T) {
+	fake := cognitofake.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	fake.SetQuota(25)
+	p, err := cognito.NewProvider(context.Background(), cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1",
+		MaxAttempts: 1, QPS: 20, Burst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := p.ForRegion("us-east-1")
+	start := time.Now()
+	for range 40 {
+		_, err := api.AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
+		if cognito.HasCode(err, "TooManyRequestsException") {
+			t.Fatalf("throttled despite pacing: %v", err)
+		}
+	}
+	if elapsed := time.Since(start); elapsed < 1900*time.Millisecond {
+		t.Fatalf("40 calls at 20/s took only %s", elapsed)
+	}
+	if fake.Throttled() != 0 {
+		t.Fatalf("%d calls throttled", fake.Throttled())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"golang.org/x/time/rate"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 )
 
@@ -30,6 +31,11 @@ type Options struct {
 	ReadTimeout time.Duration
 	// MaxAttempts is the SDK's retry budget for one call (1 disables SDK retries).
 	MaxAttempts int
+	// QPS and Burst pace all calls to one region: Cognito's quotas are per
+	// account and Region and shared by every application in the account.
+	// QPS 0 disables pacing.
+	QPS   float64
+	Burst int
 }
 
 // Provider hands out one Client per region, built once from the SDK's
@@ -38,6 +44,8 @@ type Options struct {
 type Provider struct {
 	cfg      aws.Config
 	endpoint string
+	qps      float64
+	burst    int
 
 	mu      sync.Mutex
 	clients map[string]Client
@@ -80,7 +88,7 @@ func NewProvider(ctx context.Context, o Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS SDK configuration: %w", err)
 	}
-	return &Provider{cfg: cfg, endpoint: o.Endpoint, clients: map[string]Client{}}, nil
+	return &Provider{cfg: cfg, endpoint: o.Endpoint, qps: o.QPS, burst: max(o.Burst, 1), clients: map[string]Client{}}, nil
 }
 
 // DefaultRegion is the region used when a pool id names none.
@@ -93,10 +101,18 @@ func (p *Provider) ForRegion(region string) Client {
 	if c, ok := p.clients[region]; ok {
 		return c
 	}
+	var limiter *rate.Limiter
+	if p.qps > 0 {
+		limiter = rate.NewLimiter(rate.Limit(p.qps), p.burst)
+	}
 	c := &sdkClient{api: cip.NewFromConfig(p.cfg, func(o *cip.Options) {
 		o.Region = region
 		if p.endpoint != "" {
 			o.BaseEndpoint = aws.String(p.endpoint)
+		}
+		if limiter != nil {
+			// Every attempt, SDK retries included, waits for its turn.
+			o.APIOptions = append(o.APIOptions, pace(limiter))
 		}
 	})}
 	p.clients[region] = c

@@ -33,6 +33,10 @@ type Server struct {
 	signed   int
 	seq      int
 
+	quota     int         // requests per second across all operations; 0 is unlimited
+	accepted  []time.Time // within the last second, while a quota is set
+	throttled int
+
 	listener net.Listener
 	http     *http.Server
 }
@@ -107,6 +111,41 @@ func (s *Server) CallCounts() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// SetQuota makes the fake answer TooManyRequestsException to requests beyond
+// rps in any one-second window, as Cognito's account-wide quotas do; 0 lifts it.
+func (s *Server) SetQuota(rps int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quota, s.accepted, s.throttled = rps, nil, 0
+}
+
+// Throttled is how many requests the quota refused since it was set.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+func (s *Server) overQuota() bool {
+	if s.quota == 0 {
+		return false
+	}
+	now := time.Now()
+	keep := s.accepted[:0]
+	for _, t := range s.accepted {
+		if now.Sub(t) < time.Second {
+			keep = append(keep, t)
+		}
+	}
+	s.accepted = keep
+	if len(s.accepted) >= s.quota {
+		s.throttled++
+		return true
+	}
+	s.accepted = append(s.accepted, now)
+	return false
 }
 
 // SignedRequests is how many requests carried an Authorization header: the
@@ -201,6 +240,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := handlers[op]
 	if r.Method != http.MethodPost || !ok {
 		writeError(w, reqID, &apiError{Code: "UnknownOperationException", Message: "operation " + op + " is not supported by the fake"})
+		return
+	}
+	if s.overQuota() {
+		writeError(w, reqID, &apiError{Code: "TooManyRequestsException", Message: "Rate exceeded"})
 		return
 	}
 	f, faulty := s.takeFault(op, body)
