@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
@@ -99,8 +100,7 @@ func TestTerminalFailuresStall(t *testing.T) {
 				}
 			}
 			// No hot loop: a reconcile triggered by an unrelated change makes no call either.
-			ste.Annotations = map[string]string{"poke": "1"}
-			must(t, k8s.Update(ctx(), ste))
+			w.update("bad", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Annotations = map[string]string{"poke": "1"} })
 			quietFor(t, 700*time.Millisecond)
 		})
 	}
@@ -214,9 +214,13 @@ func TestAPIServerRejectsInvalidSpecs(t *testing.T) {
 	}
 	t.Run("secretName is immutable", func(t *testing.T) {
 		w.credentials()
-		ste := w.enrollment("fixed", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.SecretName = "first" })
-		ste.Spec.SecretName = "second"
-		if err := k8s.Update(ctx(), ste); err == nil || !strings.Contains(err.Error(), "secretName is immutable") {
+		w.enrollment("fixed", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.SecretName = "first" })
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			ste := w.get("fixed") // the controller adds its finalizer meanwhile
+			ste.Spec.SecretName = "second"
+			return k8s.Update(ctx(), ste)
+		})
+		if err == nil || !strings.Contains(err.Error(), "secretName is immutable") {
 			t.Fatalf("update: %v", err)
 		}
 	})

@@ -99,7 +99,7 @@ func (e *enrolment) setPreference(ctx context.Context) error {
 	if pref == v1alpha1.MFAPreferenceNone {
 		return nil
 	}
-	return e.api.SetSoftwareTokenPreference(ctx, e.accessToken, pref != v1alpha1.MFAPreferenceEnabled)
+	return e.api.SetSoftwareTokenPreference(ctx, e.accessToken, cognito.Preference{Enabled: true, Preferred: pref != v1alpha1.MFAPreferenceEnabled})
 }
 
 func (e *enrolment) credential() cognito.Credential {

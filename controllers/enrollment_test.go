@@ -157,9 +157,7 @@ func TestResignInProvesStoredSecret(t *testing.T) {
 	secret := string(w.getSecret(first.Status.SecretName).Data["secret"])
 
 	before := fake.CallCounts()
-	ste := w.get("again")
-	ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled
-	must(t, k8s.Update(ctx(), ste))
+	ste := w.update("again", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled })
 	waitGeneration(w, "again", ste.Generation)
 	after := w.waitReady("again")
 	expectCalls(t, callsSince(before), map[string]int{"InitiateAuth": 1, "RespondToAuthChallenge": 1, "SetUserMFAPreference": 1})
@@ -193,8 +191,7 @@ func TestReadyIsIdempotent(t *testing.T) {
 
 	before := fake.CallCounts()
 	// Touch every object the enrollment watches.
-	ste.Annotations = map[string]string{"touched": "1"}
-	must(t, k8s.Update(ctx(), ste))
+	w.update("steady", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Annotations = map[string]string{"touched": "1"} })
 	creds := w.getSecret("creds")
 	creds.Labels = map[string]string{"touched": "1"}
 	must(t, k8s.Update(ctx(), creds))

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ktypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
@@ -122,6 +123,18 @@ func (w *world) get(name string) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
 	ste := &v1alpha1.SoftwareTokenEnrollment{}
 	must(w.t, k8s.Get(ctx(), ktypes.NamespacedName{Namespace: w.ns, Name: name}, ste))
+	return ste
+}
+
+// update changes an enrollment, retrying when the controller wrote it meanwhile.
+func (w *world) update(name string, change func(*v1alpha1.SoftwareTokenEnrollment)) *v1alpha1.SoftwareTokenEnrollment {
+	w.t.Helper()
+	var ste *v1alpha1.SoftwareTokenEnrollment
+	must(w.t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ste = w.get(name)
+		change(ste)
+		return k8s.Update(ctx(), ste)
+	}))
 	return ste
 }
 

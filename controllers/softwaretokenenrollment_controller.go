@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -43,11 +44,15 @@ type Reconciler struct {
 	RetryBase, RetryMax time.Duration
 	// Timeout bounds one reconcile's Cognito work.
 	Timeout time.Duration
+	// DeletionTimeout is how long deletionPolicy Disable keeps trying before
+	// it falls back to Retain.
+	DeletionTimeout time.Duration
 }
 
-// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile performs the enrolment steps that are still missing and reports them.
@@ -56,15 +61,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Get(ctx, req.NamespacedName, ste); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if !ste.DeletionTimestamp.IsZero() {
-		return reconcile.Result{}, nil
-	}
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 	}
 	e := &enrolment{r: r, ste: ste}
+	if !ste.DeletionTimestamp.IsZero() {
+		if !controllerutil.ContainsFinalizer(ste, Finalizer) {
+			return reconcile.Result{}, nil
+		}
+		err := e.finalize(ctx)
+		if err == nil {
+			return reconcile.Result{}, nil
+		}
+		res, rerr := r.report(ctx, e, err)
+		if asOutcome(err).class != cognito.Terminal {
+			res.RequeueAfter = e.deletionRequeue(res.RequeueAfter)
+		}
+		return res, rerr
+	}
+	if err := r.ensureFinalizer(ctx, ste); err != nil {
+		return r.report(ctx, e, err)
+	}
 	return r.report(ctx, e, e.run(ctx))
 }
 

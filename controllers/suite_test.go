@@ -89,6 +89,7 @@ func runSuite(m *testing.M) int {
 	r := &controllers.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("cognito-mfa-operator"),
 		Cognito: provider, Now: time.Now, RetryBase: 200 * time.Millisecond, RetryMax: 2 * time.Second, Timeout: 30 * time.Second,
+		DeletionTimeout: 3 * time.Second,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 8}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

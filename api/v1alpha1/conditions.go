@@ -47,7 +47,11 @@ const (
 	ReasonInvalidParameter           = "InvalidParameter"
 	ReasonForbidden                  = "Forbidden"
 	ReasonAlreadyEnrolled            = "AlreadyEnrolled"
-	ReasonCognitoRejected            = "CognitoRejected"
+	// ReasonDisableRejected: deletionPolicy Disable, and Cognito refuses to
+	// turn MFA off (the pool requires it); set deletionPolicy Retain to delete.
+	ReasonDisableRejected = "DisableRejected"
+	// ReasonDeleting: the finalizer is at work.
+	ReasonDeleting = "Deleting"
 )
 
 // ChallengeReason names the Stalled reason for a sign-in challenge the

@@ -18,6 +18,17 @@ const (
 	MFAPreferenceNone MFAPreference = "None"
 )
 
+// DeletionPolicy says what deleting an enrollment does to the user and the Secret.
+// +kubebuilder:validation:Enum=Retain;Disable
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyRetain leaves MFA enrolled and keeps the Secret (no longer owned).
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+	// DeletionPolicyDisable turns software-token MFA off for the user, then deletes the Secret.
+	DeletionPolicyDisable DeletionPolicy = "Disable"
+)
+
 // LocalObjectReference names an object in the enrollment's own namespace.
 type LocalObjectReference struct {
 	// Name of the Secret, in the enrollment's namespace.
@@ -112,6 +123,13 @@ type SoftwareTokenEnrollmentSpec struct {
 	// +optional
 	// +kubebuilder:default=Preferred
 	MFAPreference MFAPreference `json:"mfaPreference,omitempty"`
+
+	// DeletionPolicy: Retain (default) keeps MFA enrolled and the Secret, so
+	// nothing that depends on it is locked out; Disable turns software-token
+	// MFA off for the user and deletes the Secret.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 
 // VerificationStatus is the Status VerifySoftwareToken last returned.

@@ -34,6 +34,7 @@ type options struct {
 	concurrency            int
 	timeout                time.Duration
 	retryBase, retryMax    time.Duration
+	deletionTimeout        time.Duration
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	fs.DurationVar(&o.timeout, "reconcile-timeout", 2*time.Minute, "Upper bound for one reconcile's Cognito calls.")
 	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 10*time.Minute, "Longest retry delay after repeated transient failures.")
+	fs.DurationVar(&o.deletionTimeout, "deletion-timeout", 10*time.Minute, "How long deletionPolicy Disable keeps trying to reach Cognito before it keeps the Secret instead (Retain).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	flag.Parse()
@@ -118,6 +120,8 @@ func run(ctx context.Context, o options) error {
 		RetryBase: o.retryBase,
 		RetryMax:  o.retryMax,
 		Timeout:   o.timeout,
+
+		DeletionTimeout: o.deletionTimeout,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)

@@ -26,8 +26,8 @@ type Client interface {
 	AssociateSoftwareToken(ctx context.Context, cred Credential) (*Association, error)
 	// VerifySoftwareToken completes an association with a code from its secret.
 	VerifySoftwareToken(ctx context.Context, in Verify) (*Verification, error)
-	// SetSoftwareTokenPreference enables (and optionally prefers) software-token MFA.
-	SetSoftwareTokenPreference(ctx context.Context, accessToken string, preferred bool) error
+	// SetSoftwareTokenPreference sets whether software-token MFA is enabled and preferred.
+	SetSoftwareTokenPreference(ctx context.Context, accessToken string, pref Preference) error
 }
 
 // AppClient is the app client a sign-in goes through.
@@ -83,6 +83,11 @@ type Verify struct {
 	Credential
 	Code       string
 	DeviceName string
+}
+
+// Preference is a user's software-token MFA setting.
+type Preference struct {
+	Enabled, Preferred bool
 }
 
 // Verification is what VerifySoftwareToken returns.

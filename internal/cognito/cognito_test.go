@@ -114,7 +114,7 @@ func call(api cognito.Client, op string) error {
 	case "VerifySoftwareToken":
 		_, err = api.VerifySoftwareToken(ctx, cognito.Verify{Credential: cognito.Credential{AccessToken: "t"}, Code: "123456"})
 	case "SetUserMFAPreference":
-		err = api.SetSoftwareTokenPreference(ctx, "t", true)
+		err = api.SetSoftwareTokenPreference(ctx, "t", cognito.Preference{Enabled: true, Preferred: true})
 	}
 	return err
 }

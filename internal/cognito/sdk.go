@@ -183,10 +183,10 @@ func (c *sdkClient) VerifySoftwareToken(ctx context.Context, in Verify) (*Verifi
 	return &Verification{Status: string(out.Status), Session: aws.ToString(out.Session)}, nil
 }
 
-func (c *sdkClient) SetSoftwareTokenPreference(ctx context.Context, accessToken string, preferred bool) error {
+func (c *sdkClient) SetSoftwareTokenPreference(ctx context.Context, accessToken string, pref Preference) error {
 	_, err := c.api.SetUserMFAPreference(ctx, &cip.SetUserMFAPreferenceInput{
 		AccessToken:              aws.String(accessToken),
-		SoftwareTokenMfaSettings: &types.SoftwareTokenMfaSettingsType{Enabled: true, PreferredMfa: preferred},
+		SoftwareTokenMfaSettings: &types.SoftwareTokenMfaSettingsType{Enabled: pref.Enabled, PreferredMfa: pref.Preferred},
 	})
 	return classify("SetUserMFAPreference", opAccessToken, err, accessToken)
 }
