@@ -102,6 +102,7 @@ func (e *enrolment) candidates() []string {
 
 func (e *enrolment) prove(secret string) {
 	e.proven, e.candidate = true, secret
+	e.provenPending = secret == e.stored(keyPending)
 }
 
 func (e *enrolment) tryCodes(secret string, send func(code string) error) (bool, error) {

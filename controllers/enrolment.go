@@ -32,6 +32,11 @@ type enrolment struct {
 	verifyStatus string
 	// upToDate says the enrollment was already Ready and nothing changed.
 	upToDate bool
+	// rotating says a new secret replaces a stored, working one.
+	rotating bool
+	// provenPending says the proven secret was the staged one: a rotation
+	// (or enrolment) that Cognito completed before a crash.
+	provenPending bool
 }
 
 // secretValues is every sensitive value this reconcile holds, so that any

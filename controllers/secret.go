@@ -36,6 +36,7 @@ const (
 	AnnotationEnrolledGeneration = "mfa.cognito-operator.dev/enrolled-generation"
 	AnnotationEnrolledAt         = "mfa.cognito-operator.dev/enrolled-at"
 	AnnotationFingerprint        = "mfa.cognito-operator.dev/secret-fingerprint"
+	AnnotationRotateHandled      = "mfa.cognito-operator.dev/rotate-handled"
 )
 
 func targetSecretName(ste *v1alpha1.SoftwareTokenEnrollment) string {
@@ -65,6 +66,14 @@ func (e *enrolment) loadTargetSecret(ctx context.Context) error {
 	return nil
 }
 
+// secretAnnotation is an annotation of the enrollment's Secret, or "".
+func (e *enrolment) secretAnnotation(key string) string {
+	if e.target == nil {
+		return ""
+	}
+	return e.target.Annotations[key]
+}
+
 // stored is a key of the enrollment's Secret, or "".
 func (e *enrolment) stored(key string) string {
 	if e.target == nil {
@@ -90,7 +99,7 @@ func (e *enrolment) promote(ctx context.Context) error {
 	if username == "" {
 		username = e.stored(keyUsername)
 	}
-	enrolledAt := e.target.GetAnnotations()[AnnotationEnrolledAt]
+	enrolledAt := e.secretAnnotation(AnnotationEnrolledAt)
 	if e.verified || enrolledAt == "" || e.stored(keySecret) != secret {
 		enrolledAt = e.r.Now().UTC().Format(time.RFC3339)
 	}
@@ -101,6 +110,9 @@ func (e *enrolment) promote(ctx context.Context) error {
 		s.Annotations[AnnotationEnrolledGeneration] = strconv.FormatInt(e.ste.Generation, 10)
 		s.Annotations[AnnotationEnrolledAt] = enrolledAt
 		s.Annotations[AnnotationFingerprint] = totp.Fingerprint(secret)
+		if v := e.ste.Annotations[v1alpha1.AnnotationRotate]; v != "" {
+			s.Annotations[AnnotationRotateHandled] = v
+		}
 	})
 }
 
@@ -177,7 +189,7 @@ func (e *enrolment) stillEnrolled(ctx context.Context) (bool, error) {
 	a := e.target.Annotations
 	secret := e.stored(keySecret)
 	if secret == "" || e.stored(keyPending) != "" || a[AnnotationFingerprint] != totp.Fingerprint(secret) ||
-		a[AnnotationEnrolledGeneration] != strconv.FormatInt(e.ste.Generation, 10) {
+		a[AnnotationEnrolledGeneration] != strconv.FormatInt(e.ste.Generation, 10) || e.rotationDue() {
 		return false, nil
 	}
 	e.prove(secret)
@@ -187,7 +199,7 @@ func (e *enrolment) stillEnrolled(ctx context.Context) (bool, error) {
 
 // enrolledAt is when the stored seed was verified, as the Secret records it.
 func (e *enrolment) enrolledAt() *metav1.Time {
-	t, err := time.Parse(time.RFC3339, e.target.GetAnnotations()[AnnotationEnrolledAt])
+	t, err := time.Parse(time.RFC3339, e.secretAnnotation(AnnotationEnrolledAt))
 	if err != nil {
 		return nil
 	}

@@ -101,13 +101,14 @@ func (e *enrolment) run(ctx context.Context) error {
 	if err := e.unchangedSinceStall(); err != nil {
 		return err
 	}
+	e.rotating = e.stored(keySecret) != "" && e.rotationDue()
 	if err := e.authenticate(ctx); err != nil {
 		return err
 	}
 	if err := e.proveStoredSecret(ctx); err != nil {
 		return err
 	}
-	if !e.proven {
+	if !e.proven || (e.rotating && !e.provenPending) {
 		if err := e.associate(ctx); err != nil {
 			return err
 		}

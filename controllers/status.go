@@ -32,7 +32,13 @@ func (r *Reconciler) report(ctx context.Context, e *enrolment, runErr error) (re
 
 	if runErr == nil {
 		e.markEnrolled()
-		if e.verified {
+		if next := st.NextRotationTime; next != nil {
+			result.RequeueAfter = max(time.Until(next.Time), time.Second)
+		}
+		if e.rotating {
+			eventType, eventReason = corev1.EventTypeNormal, v1alpha1.ReasonRotated
+			eventNote = fmt.Sprintf("Rotated: a new verified secret replaced the previous one in Secret %q (%s)", st.SecretName, st.SecretFingerprint)
+		} else if e.verified {
 			eventType, eventReason = corev1.EventTypeNormal, "Verified"
 			eventNote = fmt.Sprintf("Verified a new software token; its secret is in Secret %q (%s)", st.SecretName, st.SecretFingerprint)
 		} else if !isTrue(before.Status.Conditions, v1alpha1.ConditionReady) {
@@ -41,8 +47,14 @@ func (r *Reconciler) report(ctx context.Context, e *enrolment, runErr error) (re
 	} else {
 		o := asOutcome(runErr)
 		o.message = cognito.Redact(o.message, e.secretValues()...)
-		result = r.markFailed(e, o)
-		prev := findCondition(before.Status.Conditions, v1alpha1.ConditionReady)
+		prevType := v1alpha1.ConditionReady
+		if e.rotating {
+			prevType = v1alpha1.ConditionRotationFailed
+			result.RequeueAfter = r.markRotationFailed(ctx, e, o)
+		} else {
+			result = r.markFailed(e, o)
+		}
+		prev := findCondition(before.Status.Conditions, prevType)
 		if prev == nil || prev.Reason != o.reason || prev.Message != o.message {
 			eventType, eventReason, eventNote = corev1.EventTypeWarning, o.reason, o.message
 			if o.waiting {
@@ -79,6 +91,13 @@ func (e *enrolment) markEnrolled() {
 	} else if st.VerificationStatus == "" {
 		// Proven through a sign-in challenge, or recorded by an earlier run.
 		st.VerificationStatus = cognito.VerifySuccess
+	}
+	st.NextRotationTime = e.nextRotation(st.EnrolledTime)
+	st.LastRotateRequest = e.ste.Annotations[v1alpha1.AnnotationRotate]
+	if e.rotating {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionRotationFailed,
+			Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRotated, Message: "the last rotation succeeded",
+			ObservedGeneration: e.ste.Generation})
 	}
 	setConditions(e.ste, metav1.ConditionTrue, v1alpha1.ReasonEnrolled, readyMessage(st.SecretName), metav1.ConditionFalse, metav1.ConditionFalse)
 }

@@ -6,13 +6,21 @@ const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionRotationFailed is True when the last rotation failed; the old
+	// secret is still in place and Ready stays True.
+	ConditionRotationFailed = "RotationFailed"
 )
+
+// AnnotationRotate requests one rotation per new value (e.g. a timestamp).
+const AnnotationRotate = "mfa.cognito-operator.dev/rotate"
 
 // Reasons set on the conditions. They are part of the API: automation and
 // the README's table key on them.
 const (
 	// ReasonEnrolled: the stored secret is verified and the preference applied.
 	ReasonEnrolled = "Enrolled"
+	// ReasonRotated: the last rotation succeeded.
+	ReasonRotated = "Rotated"
 	// ReasonProgressing: an enrolment step is under way.
 	ReasonProgressing = "Progressing"
 

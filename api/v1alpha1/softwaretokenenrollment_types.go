@@ -130,6 +130,20 @@ type SoftwareTokenEnrollmentSpec struct {
 	// +optional
 	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// Rotation re-enrols the user on a schedule. On demand, set the annotation
+	// mfa.cognito-operator.dev/rotate to a new value (kubectl mfa rotate).
+	// +optional
+	Rotation *Rotation `json:"rotation,omitempty"`
+}
+
+// Rotation schedules re-enrolment with a new secret.
+// +kubebuilder:validation:XValidation:rule="!has(self.interval) || duration(self.interval) >= duration('1m')",message="rotation.interval must be at least 1m"
+type Rotation struct {
+	// Interval between rotations, e.g. 720h. At least 1m.
+	// +optional
+	// +kubebuilder:validation:Format=duration
+	Interval *metav1.Duration `json:"interval,omitempty"`
 }
 
 // VerificationStatus is the Status VerifySoftwareToken last returned.
@@ -182,6 +196,14 @@ type SoftwareTokenEnrollmentStatus struct {
 	// LastFailureTime is when the last attempt failed.
 	// +optional
 	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+
+	// NextRotationTime is when spec.rotation.interval next rotates the secret.
+	// +optional
+	NextRotationTime *metav1.Time `json:"nextRotationTime,omitempty"`
+
+	// LastRotateRequest is the last value of the rotate annotation handled.
+	// +optional
+	LastRotateRequest string `json:"lastRotateRequest,omitempty"`
 }
 
 // SoftwareTokenEnrollment enrols a Cognito user in software-token (TOTP) MFA

@@ -25,6 +25,7 @@ Usage:
   kubectl mfa code NAME [--next SECONDS]   print the current TOTP code from the enrollment's Secret
   kubectl mfa status NAME                  the enrollment, its conditions, its Secret (keys only) and Events
   kubectl mfa login NAME                   sign in with the stored password and a code; print the tokens as JSON
+  kubectl mfa rotate NAME                  request one rotation (sets the mfa.cognito-operator.dev/rotate annotation)
 
 Common flags: -n/--namespace, --kubeconfig, --context.
 login flags: --cognito-endpoint URL (or AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER), --region (or AWS_REGION).
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return c.status(ctx, name)
 	case "login":
 		return c.login(ctx, name, *endpoint, *region)
+	case "rotate":
+		return c.rotate(ctx, name)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", command, usage)
 }

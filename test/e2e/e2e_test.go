@@ -63,6 +63,7 @@ spec:
 func TestEndToEnd(t *testing.T) {
 	p := newPool(t, "e2e", types.UserPoolMfaTypeOptional)
 	ns := "e2e"
+	var earlyPassword string
 	namespace(t, ns)
 
 	t.Run("credentials flow", func(t *testing.T) {
@@ -122,7 +123,7 @@ func TestEndToEnd(t *testing.T) {
 		expectQuiet(t, 2*time.Second)
 
 		// The missing Secret arrives: it proceeds, no restart needed.
-		earlyPassword := p.user(t, "early")
+		earlyPassword = p.user(t, "early")
 		apply(t, credentialsManifest(ns, "early-credentials", "early", earlyPassword))
 		waitReady(t, ns, "early")
 		proveMFA(t, p.client, "", "early", earlyPassword, storedSecret(t, ns, "early-totp"))
@@ -171,6 +172,19 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil || aws.ToString(user.Username) != "ci-bot" {
 			t.Fatalf("the login token does not work: %v", err)
 		}
+		fpBefore := getSTE(t, ns, "early").Status.SecretFingerprint
+		out = kubectl(t, "mfa", "rotate", "early", "-n", ns)
+		if !strings.Contains(out, "rotation requested: mfa.cognito-operator.dev/rotate=") {
+			t.Fatalf("rotate said %q", out)
+		}
+		for deadline := time.Now().Add(30 * time.Second); getSTE(t, ns, "early").Status.SecretFingerprint == fpBefore; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("kubectl mfa rotate did not rotate")
+			}
+		}
+		waitReady(t, ns, "early")
+		proveMFA(t, p.client, "", "early", earlyPassword, storedSecret(t, ns, "early-totp"))
+
 		if _, err := cp.Kubectl(ctx(), "mfa", "login", "token-bot", "-n", ns, "--cognito-endpoint", cognito.Upstream); err == nil ||
 			!strings.Contains(err.Error(), "uses an access token") {
 			t.Fatalf("login of an access-token enrollment: %v", err)
