@@ -33,6 +33,9 @@ type Server struct {
 	signed   int
 	seq      int
 
+	hook    Hook
+	latency time.Duration
+
 	quota     int         // requests per second across all operations; 0 is unlimited
 	accepted  []time.Time // within the last second, while a quota is set
 	throttled int
@@ -111,6 +114,26 @@ func (s *Server) CallCounts() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// Hook observes requests: before serving (served=false) and after serving,
+// before the reply is written (served=true). A test can crash the caller
+// exactly there. Returning true before serving drops the request unserved,
+// as if it never arrived. It runs under the fake's lock.
+type Hook func(op, user string, served bool) (drop bool)
+
+// SetHook installs a hook; nil removes it.
+func (s *Server) SetHook(h Hook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = h
+}
+
+// SetLatency delays every reply, as a remote Cognito would.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
 }
 
 // SetQuota makes the fake answer TooManyRequestsException to requests beyond
@@ -231,6 +254,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	time.Sleep(latency) // outside the lock: concurrent requests overlap as they would remotely
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
 	if r.Header.Get("Authorization") != "" {
@@ -246,12 +273,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, &apiError{Code: "TooManyRequestsException", Message: "Rate exceeded"})
 		return
 	}
+	var user string
+	if s.hook != nil {
+		user = s.requestUser(body)
+		if s.hook(op, user, false) {
+			writeError(w, reqID, &apiError{Code: "InternalErrorException", Message: "dropped by a test hook"})
+			return
+		}
+	}
 	f, faulty := s.takeFault(op, body)
 	if faulty && !f.AfterServing {
 		writeError(w, reqID, &apiError{Code: f.Code, Message: f.Message, Status: f.Status})
 		return
 	}
 	out, apiErr := h(s, body)
+	if s.hook != nil {
+		_ = s.hook(op, user, true)
+	}
 	if faulty && apiErr == nil {
 		apiErr = &apiError{Code: f.Code, Message: f.Message, Status: f.Status}
 	}

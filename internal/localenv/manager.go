@@ -40,6 +40,16 @@ func (m *Manager) Stop() {
 	m.log.Close()
 }
 
+// Kill ends the manager with SIGKILL, as a node failure or OOM kill would.
+func (m *Manager) Kill() {
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+	_ = m.cmd.Wait()
+	m.log.Close()
+}
+
+// Pid is the manager's process id.
+func (m *Manager) Pid() int { return m.cmd.Process.Pid }
+
 // Log is everything the manager has written.
 func (m *Manager) Log() string {
 	b, _ := os.ReadFile(m.LogPath)

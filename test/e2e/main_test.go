@@ -71,7 +71,7 @@ func setup(m *testing.M) int {
 func startManager() error {
 	var err error
 	manager, err = localenv.StartManager(filepath.Join(work, "bin", "manager"), cp.Kubeconfig, work,
-		"--cognito-endpoint", cognito.URL, "--region", "us-east-1", "--log-level", "debug",
+		"--cognito-endpoint", cognito.URL, "--region", "us-east-1", "--log-level", "debug", "--namespaces", "e2e",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--retry-base-delay", "200ms")
 	return err
 }
