@@ -19,12 +19,18 @@ type Manager struct {
 // StartManager runs bin against the kubeconfig with the given flags,
 // appending its output to dir/manager.log.
 func StartManager(bin, kubeconfig, dir string, args ...string) (*Manager, error) {
+	return StartManagerWithEnv(bin, kubeconfig, dir, nil, args...)
+}
+
+// StartManagerWithEnv is StartManager with extra environment variables.
+func StartManagerWithEnv(bin, kubeconfig, dir string, env []string, args ...string) (*Manager, error) {
 	m := &Manager{LogPath: filepath.Join(dir, "manager.log")}
 	var err error
 	if m.log, err = os.OpenFile(m.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
 		return nil, err
 	}
 	m.cmd = exec.Command(bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	m.cmd.Env = append(os.Environ(), env...)
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := m.cmd.Start(); err != nil {

@@ -25,6 +25,7 @@ import (
 // manager at the exact step under test.
 
 type crashRig struct {
+	env  []string
 	t    *testing.T
 	ns   string
 	fake *cognitofake.Server
@@ -32,8 +33,8 @@ type crashRig struct {
 	mu   sync.Mutex
 }
 
-func newCrashRig(t *testing.T, ns string) *crashRig {
-	r := &crashRig{t: t, ns: ns, fake: cognitofake.New()}
+func newCrashRig(t *testing.T, ns string, env ...string) *crashRig {
+	r := &crashRig{t: t, ns: ns, fake: cognitofake.New(), env: env}
 	if err := r.fake.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func newCrashRig(t *testing.T, ns string) *crashRig {
 
 func (r *crashRig) start() {
 	r.t.Helper()
-	mgr, err := localenv.StartManager(filepath.Join(work, "bin", "manager"), cp.Kubeconfig, work,
+	mgr, err := localenv.StartManagerWithEnv(filepath.Join(work, "bin", "manager"), cp.Kubeconfig, work, r.env,
 		"--cognito-endpoint", r.fake.URL(), "--region", "us-east-1", "--namespaces", r.ns,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--retry-base-delay", "200ms", "--cognito-qps", "0")
 	if err != nil {
