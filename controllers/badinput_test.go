@@ -70,6 +70,26 @@ func TestTerminalFailuresStall(t *testing.T) {
 		{name: "forged access token", setup: func(w *world) {
 			w.secret("token", map[string]string{"token": "not-a-token-anyone-issued"})
 		}, spec: accessTokenSpec, reason: v1alpha1.ReasonAccessTokenRejected},
+		{name: "credentials Secret without username", setup: func(w *world) {
+			w.secret("creds", map[string]string{"password": w.password})
+		}, reason: v1alpha1.ReasonInvalidCredentialsSecret, message: `no value for key "username"`},
+		{name: "client secret Secret without the key", setup: func(w *world) {
+			w.credentials()
+			w.secret("client", map[string]string{"other": "x"})
+		}, spec: func(w *world, s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+			s.ClientSecretRef = &v1alpha1.SecretKeySelector{Name: "client", Key: "secret"}
+		}, reason: v1alpha1.ReasonInvalidClientSecret, message: `no value for key "secret"`},
+		{name: "client secret not given", setup: func(w *world) {
+			w.credentials()
+			fake.CreateClient(cognitofake.AppClient{ID: w.clientID, PoolID: w.poolID, Secret: "s3cr3t-of-the-client"})
+		}, reason: v1alpha1.ReasonClientSecretRequired, message: "configured for secret"},
+		{name: "client secret wrong", setup: func(w *world) {
+			w.credentials()
+			w.secret("client", map[string]string{"secret": "not-the-secret"})
+			fake.CreateClient(cognitofake.AppClient{ID: w.clientID, PoolID: w.poolID, Secret: "s3cr3t-of-the-client"})
+		}, spec: func(w *world, s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+			s.ClientSecretRef = &v1alpha1.SecretKeySelector{Name: "client", Key: "secret"}
+		}, reason: v1alpha1.ReasonClientSecretMismatch, message: "Unable to verify secret hash"},
 		{name: "credentials Secret without password", setup: func(w *world) {
 			w.secret("creds", map[string]string{"username": w.username})
 		}, reason: v1alpha1.ReasonInvalidCredentialsSecret, message: `no value for key "password"`},

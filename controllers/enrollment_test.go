@@ -255,6 +255,27 @@ func TestSecretConflict(t *testing.T) {
 	w.expectEnrolled("conflict", true)
 }
 
+// Two enrollments naming one Secret: the first owns it, the second stalls
+// with SecretConflict and never touches it.
+func TestTwoEnrollmentsOneSecret(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("first", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.SecretName = "shared" })
+	w.waitReady("first")
+	owned := w.getSecret("shared")
+	before := fake.CallCounts()
+	w.enrollment("second", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.SecretName = "shared" })
+	ste := w.waitStalled("second", v1alpha1.ReasonSecretConflict)
+	if msg := conditionOf(ste, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, `Secret "shared" exists and is not owned`) {
+		t.Fatalf("message %q", msg)
+	}
+	quietFor(t, time.Second)
+	expectCalls(t, callsSince(before), map[string]int{})
+	if s := w.getSecret("shared"); s.ResourceVersion != owned.ResourceVersion {
+		t.Fatal("the second enrollment wrote the first one's Secret")
+	}
+}
+
 func conditionOf(ste *v1alpha1.SoftwareTokenEnrollment, t string) metav1.Condition {
 	for _, c := range ste.Status.Conditions {
 		if c.Type == t {

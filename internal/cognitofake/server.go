@@ -65,8 +65,11 @@ func (s *Server) SetClock(now func() time.Time) {
 }
 
 // Start serves the fake on a free loopback port.
-func (s *Server) Start() error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func (s *Server) Start() error { return s.StartOn("127.0.0.1:0") }
+
+// StartOn serves the fake on a given loopback address.
+func (s *Server) StartOn(addr string) error {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}

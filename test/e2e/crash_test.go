@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	pqtotp "github.com/pquerna/otp/totp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,7 +26,10 @@ import (
 // manager at the exact step under test.
 
 type crashRig struct {
-	env  []string
+	env      []string
+	endpoint string
+	// api is what the tests sign in through; nil means the endpoint, plainly.
+	api  *cip.Client
 	t    *testing.T
 	ns   string
 	fake *cognitofake.Server
@@ -38,17 +42,23 @@ func newCrashRig(t *testing.T, ns string, env ...string) *crashRig {
 	if err := r.fake.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.fake.Close() })
-	namespace(t, ns)
-	r.start()
-	t.Cleanup(func() { r.manager().Stop() })
+	r.endpoint = r.fake.URL()
+	r.launch()
 	return r
+}
+
+// launch makes the rig's namespace and starts its manager, both cleaned up.
+func (r *crashRig) launch() {
+	r.t.Cleanup(func() { r.fake.Close() })
+	namespace(r.t, r.ns)
+	r.start()
+	r.t.Cleanup(func() { r.manager().Stop() })
 }
 
 func (r *crashRig) start() {
 	r.t.Helper()
 	mgr, err := localenv.StartManagerWithEnv(filepath.Join(work, "bin", "manager"), cp.Kubeconfig, work, r.env,
-		"--cognito-endpoint", r.fake.URL(), "--region", "us-east-1", "--namespaces", r.ns,
+		"--cognito-endpoint", r.endpoint, "--region", "us-east-1", "--namespaces", r.ns,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--retry-base-delay", "200ms", "--cognito-qps", "0")
 	if err != nil {
 		r.t.Fatal(err)
@@ -71,7 +81,11 @@ func (r *crashRig) user(name, mfa string) localenv.Consumer {
 	pool := "us-east-1_" + name
 	r.fake.CreatePool(pool, mfa, true)
 	r.fake.CreateClient(cognitofake.AppClient{ID: "client" + name, PoolID: pool})
-	c := localenv.Consumer{API: localenv.SDK(r.fake.URL()), ClientID: "client" + name, Username: name, Password: "Pw-" + name + "-x9"}
+	api := r.api
+	if api == nil {
+		api = localenv.SDK(r.endpoint)
+	}
+	c := localenv.Consumer{API: api, ClientID: "client" + name, Username: name, Password: "Pw-" + name + "-x9"}
 	r.fake.CreateUser(pool, cognitofake.User{Username: c.Username, Password: c.Password})
 	apply(r.t, credentialsManifest(r.ns, name+"-creds", c.Username, c.Password)+"---\n"+
 		enrollmentManifest(r.ns, name, fmt.Sprintf("  userPoolID: %s\n  clientID: %s\n  credentialsSecretRef: {name: %s-creds}", pool, c.ClientID, name)))
