@@ -16,6 +16,7 @@ import (
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/metrics"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
@@ -32,6 +33,12 @@ func (r *Reconciler) report(ctx context.Context, e *enrolment, runErr error) (re
 
 	if runErr == nil {
 		e.markEnrolled()
+		if before.Status.EnrolledTime == nil && !isTrue(before.Status.Conditions, v1alpha1.ConditionReady) {
+			metrics.TimeToReady.Observe(r.Now().Sub(ste.CreationTimestamp.Time).Seconds())
+		}
+		if e.rotating {
+			metrics.Rotations.WithLabelValues("success").Inc()
+		}
 		if next := st.NextRotationTime; next != nil {
 			result.RequeueAfter = max(time.Until(next.Time), time.Second)
 		}
@@ -48,7 +55,11 @@ func (r *Reconciler) report(ctx context.Context, e *enrolment, runErr error) (re
 		o := asOutcome(runErr)
 		o.message = cognito.Redact(o.message, e.secretValues()...)
 		prevType := v1alpha1.ConditionReady
+		if !o.waiting {
+			metrics.Failures.WithLabelValues(o.reason).Inc()
+		}
 		if e.rotating {
+			metrics.Rotations.WithLabelValues("failure").Inc()
 			prevType = v1alpha1.ConditionRotationFailed
 			result.RequeueAfter = r.markRotationFailed(ctx, e, o)
 		} else {

@@ -22,6 +22,7 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/metrics"
 )
 
 type options struct {
@@ -125,6 +126,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)
+	}
+	if err := metrics.RegisterStates(mgr.GetClient()); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -114,6 +114,7 @@ func (p *Provider) ForRegion(region string) Client {
 			// Every attempt, SDK retries included, waits for its turn.
 			o.APIOptions = append(o.APIOptions, pace(limiter))
 		}
+		o.APIOptions = append(o.APIOptions, observe)
 	})}
 	p.clients[region] = c
 	return c

@@ -27,6 +27,7 @@ import (
 
 type crashRig struct {
 	env      []string
+	args     []string
 	endpoint string
 	// api is what the tests sign in through; nil means the endpoint, plainly.
 	api  *cip.Client
@@ -57,9 +58,10 @@ func (r *crashRig) launch() {
 
 func (r *crashRig) start() {
 	r.t.Helper()
-	mgr, err := localenv.StartManagerWithEnv(filepath.Join(work, "bin", "manager"), cp.Kubeconfig, work, r.env,
-		"--cognito-endpoint", r.endpoint, "--region", "us-east-1", "--namespaces", r.ns,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--retry-base-delay", "200ms", "--cognito-qps", "0")
+	args := append([]string{"--cognito-endpoint", r.endpoint, "--region", "us-east-1", "--namespaces", r.ns,
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--retry-base-delay", "200ms", "--cognito-qps", "0"},
+		r.args...) // later flags win
+	mgr, err := localenv.StartManagerWithEnv(filepath.Join(work, "bin", "manager"), cp.Kubeconfig, work, r.env, args...)
 	if err != nil {
 		r.t.Fatal(err)
 	}

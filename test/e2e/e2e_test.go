@@ -226,6 +226,16 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("config/prometheus builds a ServiceMonitor for the metrics Service", func(t *testing.T) {
+		out := kubectl(t, "kustomize", filepath.Join(root, "config/prometheus"))
+		for _, want := range []string{"kind: ServiceMonitor", "namespace: cognito-mfa-operator-system", "port: metrics",
+			"app.kubernetes.io/component: manager"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	t.Run("no secret in the manager's log", func(t *testing.T) {
 		log := manager.Log()
 		used.Lock()
