@@ -109,6 +109,12 @@ hack/cognito-local/node_modules/.package-lock.json: hack/cognito-local/package.j
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
+##@ Benchmark
+
+.PHONY: bench
+bench: envtest-bins cognito-local build ## Measure the operator against a bare loop of the same Cognito calls; writes docs/benchmarks.md and .json.
+	go run ./cmd/bench $(BENCH_ARGS)
+
 ##@ Demo
 
 .PHONY: demo

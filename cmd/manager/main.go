@@ -36,6 +36,8 @@ type options struct {
 	timeout                time.Duration
 	retryBase, retryMax    time.Duration
 	deletionTimeout        time.Duration
+	kubeQPS                float64
+	kubeBurst              int
 }
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 	fs.IntVar(&o.cognito.MaxAttempts, "cognito-max-attempts", 3, "Attempts per Cognito call, SDK retries included.")
 	fs.Float64Var(&o.cognito.QPS, "cognito-qps", 10, "Cognito requests per second per region, all operations together (Cognito's quotas are per account and Region: 25 RPS for user updates); 0 disables pacing.")
 	fs.IntVar(&o.cognito.Burst, "cognito-burst", 10, "Cognito requests allowed in a burst above --cognito-qps.")
+	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 200, "Requests per second to the Kubernetes API server (its priority and fairness still applies).")
+	fs.IntVar(&o.kubeBurst, "kube-api-burst", 400, "Burst of requests to the Kubernetes API server.")
 	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Enrollments reconciled at once.")
 	fs.DurationVar(&o.timeout, "reconcile-timeout", 2*time.Minute, "Upper bound for one reconcile's Cognito calls.")
 	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")
@@ -96,7 +100,9 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restCfg := ctrl.GetConfigOrDie()
+	restCfg.QPS, restCfg.Burst = float32(o.kubeQPS), o.kubeBurst
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
