@@ -53,7 +53,11 @@ func (r *result) markdown() string {
 	p("| baseline: wall time, throughput | %.2f s, %.1f users/s | | |", r.Baseline.Seconds, r.Baseline.PerSecond)
 	p("| operator: wall time to all Ready, throughput | %.2f s, %.1f enrollments/s | | |", op.Seconds, op.PerSecond)
 	p("| operator / baseline throughput | %.0f%% | %s | %s |", 100*r.Ratio, r.ratioTarget(), r.ratioMet())
-	p("| operator / CLI loop (1.5 s per user) | %.0f× | ≥ 50× on cognito-local | %s |", op.PerSecond*cliSecondsPerUser, yes(!r.isCognitoLocal() || op.PerSecond*cliSecondsPerUser >= 50))
+	cliMet := "n/a (the target is for cognito-local)"
+	if r.isCognitoLocal() {
+		cliMet = yes(op.PerSecond*cliSecondsPerUser >= 50)
+	}
+	p("| operator / CLI loop (1.5 s per user) | %.0f× | ≥ 50× on cognito-local | %s |", op.PerSecond*cliSecondsPerUser, cliMet)
 	p("| apply→Ready latency p50 / p95 / p99 | %.3f / %.3f / %.3f s | | |", op.LatencyP50, op.LatencyP95, op.LatencyP99)
 	p("| Cognito calls per enrollment | %s | the flow's minimum (4), none repeated | %s |", kv(op.CallsPer), yes(op.RepeatedCalls <= 0))
 	p("| API-server requests per enrollment, by verb | %s | | |", kv(op.APIPer))
