@@ -33,7 +33,9 @@ func (r *Reconciler) report(ctx context.Context, e *enrolment, runErr error) (re
 
 	if runErr == nil {
 		e.markEnrolled()
-		if before.Status.EnrolledTime == nil && !isTrue(before.Status.Conditions, v1alpha1.ConditionReady) {
+		// Only the reconcile that verified the first token counts: a later one
+		// may read a stale status and think the enrollment new.
+		if e.verified && !e.rotating && before.Status.EnrolledTime == nil {
 			metrics.TimeToReady.Observe(r.Now().Sub(ste.CreationTimestamp.Time).Seconds())
 		}
 		if e.rotating {
