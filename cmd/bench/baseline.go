@@ -79,8 +79,8 @@ func enrolDirectly(ctx context.Context, api cognito.Client, client, user string)
 	return api.SetSoftwareTokenPreference(ctx, auth.AccessToken, cognito.Preference{Enabled: true, Preferred: true})
 }
 
-func diff(before, after map[string]int) map[string]int {
-	out := map[string]int{}
+func diff[T int | float64](before, after map[string]T) map[string]T {
+	out := map[string]T{}
 	for k, v := range after {
 		if d := v - before[k]; d != 0 {
 			out[k] = d
@@ -89,7 +89,7 @@ func diff(before, after map[string]int) map[string]int {
 	return out
 }
 
-func perEnrollment(counts map[string]int, n int) map[string]float64 {
+func perEnrollment[T int | float64](counts map[string]T, n int) map[string]float64 {
 	out := map[string]float64{}
 	for k, v := range counts {
 		out[k] = float64(v) / float64(n)

@@ -166,12 +166,12 @@ func (r *operatorRun) enrolAll(ctx context.Context) (*operatorPhase, error) {
 	}
 	mu.Unlock()
 	sort.Float64s(latencies)
-	verbs := diffFloat(byLabel(before, "rest_client_requests_total", "method"), byLabel(after, "rest_client_requests_total", "method"))
+	verbs := diff(byLabel(before, "rest_client_requests_total", "method"), byLabel(after, "rest_client_requests_total", "method"))
 	op := &operatorPhase{
 		phase: phase{Enrollments: n, Seconds: took.Seconds(), PerSecond: float64(n) / took.Seconds(),
 			CallsPer: perEnrollment(calls, n)},
 		LatencyP50: quantile(latencies, .50), LatencyP95: quantile(latencies, .95), LatencyP99: quantile(latencies, .99),
-		APIPer:        perEnrollmentF(verbs, n),
+		APIPer:        perEnrollment(verbs, n),
 		ReconcilesPer: (sum(after, "controller_runtime_reconcile_total") - sum(before, "controller_runtime_reconcile_total")) / float64(n),
 		CPUSeconds:    cpu, CPUMillisPer: cpu * 1000 / float64(n),
 		PeakRSSMiB:      float64(procStatus(r.mgr.Pid(), "VmHWM")) / 1024,

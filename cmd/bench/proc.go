@@ -83,21 +83,3 @@ func byLabel(fams map[string]*dto.MetricFamily, name, label string) map[string]f
 	}
 	return out
 }
-
-func diffFloat(before, after map[string]float64) map[string]float64 {
-	out := map[string]float64{}
-	for k, v := range after {
-		if d := v - before[k]; d != 0 {
-			out[k] = d
-		}
-	}
-	return out
-}
-
-func perEnrollmentF(counts map[string]float64, n int) map[string]float64 {
-	out := map[string]float64{}
-	for k, v := range counts {
-		out[k] = v / float64(n)
-	}
-	return out
-}

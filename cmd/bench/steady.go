@@ -36,7 +36,7 @@ func (r *operatorRun) steady(ctx context.Context, d time.Duration) (*steadyPhase
 	for _, v := range diff(calls0, r.cog.calls()) {
 		out.CognitoCall += v
 	}
-	verbs := diffFloat(byLabel(before, "rest_client_requests_total", "method"), byLabel(after, "rest_client_requests_total", "method"))
+	verbs := diff(byLabel(before, "rest_client_requests_total", "method"), byLabel(after, "rest_client_requests_total", "method"))
 	for _, v := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		out.APIWrites += verbs[v]
 	}

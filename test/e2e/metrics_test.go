@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -52,12 +51,7 @@ func byLabel(series map[string]float64, name string) map[string]float64 {
 
 // The metrics endpoint agrees with what Cognito saw, and with the states.
 func TestMetricsMatchCognito(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t) // nothing listens there yet
 	r := &crashRig{t: t, ns: "metrics", fake: cognitofake.New(), args: []string{"--metrics-bind-address", addr}}
 	if err := r.fake.Start(); err != nil {
 		t.Fatal(err)

@@ -23,12 +23,7 @@ import (
 // Stalled; when Cognito comes up on that address, the enrollment proceeds
 // without a restart.
 func TestCognitoUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there yet
+	addr := freeAddr(t) // nothing listens there yet
 	r := &crashRig{t: t, ns: "unreachable", fake: cognitofake.New(), endpoint: "http://" + addr}
 	r.launch()
 	c := r.user("offline", cognitofake.MFAOptional)
