@@ -32,7 +32,7 @@ func StartManagerWithEnv(bin, kubeconfig, dir string, env []string, args ...stri
 	m.cmd = exec.Command(bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	m.cmd.Env = append(os.Environ(), env...)
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL} // gone with the test process, even after a panic
 	if err := m.cmd.Start(); err != nil {
 		m.log.Close()
 		return nil, fmt.Errorf("starting the manager: %w", err)
