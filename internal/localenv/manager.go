@@ -61,3 +61,12 @@ func (m *Manager) Log() string {
 	b, _ := os.ReadFile(m.LogPath)
 	return string(b)
 }
+
+// Quiet watches per-operation call counts for d and reports whether they
+// stayed the same: what "no Cognito call while nothing changed" means.
+func Quiet(d time.Duration, counts func() map[string]int) (before, after map[string]int, quiet bool) {
+	before = counts()
+	time.Sleep(d)
+	after = counts()
+	return before, after, fmt.Sprint(before) == fmt.Sprint(after)
+}

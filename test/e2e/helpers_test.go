@@ -151,9 +151,7 @@ func proveMFA(t *testing.T, clientID, clientSecret, username, password, secret s
 // expectQuiet asserts cognito-local receives no call for d.
 func expectQuiet(t *testing.T, d time.Duration) {
 	t.Helper()
-	before := cognito.CallCounts()
-	time.Sleep(d)
-	if after := cognito.CallCounts(); fmt.Sprint(before) != fmt.Sprint(after) {
+	if before, after, quiet := localenv.Quiet(d, cognito.CallCounts); !quiet {
 		t.Fatalf("Cognito was called: before %v, after %v", before, after)
 	}
 }
