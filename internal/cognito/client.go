@@ -28,6 +28,8 @@ type Client interface {
 	VerifySoftwareToken(ctx context.Context, in Verify) (*Verification, error)
 	// SetSoftwareTokenPreference sets whether software-token MFA is enabled and preferred.
 	SetSoftwareTokenPreference(ctx context.Context, accessToken string, pref Preference) error
+	// GetUser reads back the user an access token belongs to and its MFA settings.
+	GetUser(ctx context.Context, accessToken string) (*UserInfo, error)
 }
 
 // AppClient is the app client a sign-in goes through.
@@ -53,6 +55,14 @@ type AuthResult struct {
 	TokenType    string
 	Challenge    string
 	Session      string
+	// Username is the canonical username from ChallengeParameters
+	// USER_ID_FOR_SRP, when Cognito sent it. It differs from the name signed in
+	// with when that was an alias (e-mail, phone), and challenge answers and
+	// their SECRET_HASH must use it.
+	Username string
+	// ChallengeParameters are the challenge's parameters as Cognito sent
+	// them, e.g. MFAS_CAN_CHOOSE (a JSON list in a string).
+	ChallengeParameters map[string]string
 }
 
 // ChallengeAnswer answers a challenge. USERNAME and SECRET_HASH are added to
@@ -95,4 +105,14 @@ type Verification struct {
 	Status string
 	// Session answers the MFA_SETUP challenge, empty on the access-token path.
 	Session string
+}
+
+// UserInfo is what GetUser returns of a user.
+type UserInfo struct {
+	Username string
+	// Sub is the user's immutable id, from the sub attribute.
+	Sub string
+	// MFASettings lists the enabled factors, e.g. SOFTWARE_TOKEN_MFA.
+	MFASettings  []string
+	PreferredMFA string
 }

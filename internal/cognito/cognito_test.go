@@ -65,6 +65,8 @@ func TestErrorClassification(t *testing.T) {
 		{"VerifySoftwareToken", "CodeMismatchException", "Invalid code", cognito.Retryable, v1alpha1.ReasonVerificationFailed},
 		{"VerifySoftwareToken", "InvalidUserPoolConfigurationException", "no", cognito.Terminal, v1alpha1.ReasonInvalidUserPoolConfig},
 		{"SetUserMFAPreference", "NotAuthorizedException", "Invalid Access Token", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
+		{"GetUser", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
+		{"GetUser", "TooManyRequestsException", "Rate exceeded", cognito.Throttled, v1alpha1.ReasonThrottled},
 		{"RespondToAuthChallenge", "NotAuthorizedException", "Invalid session for the user, session is expired.", cognito.Retryable, v1alpha1.ReasonSessionExpired},
 	} {
 		t.Run(tc.op+"/"+tc.code+"/"+tc.message, func(t *testing.T) {
@@ -115,6 +117,8 @@ func call(api cognito.Client, op string) error {
 		_, err = api.VerifySoftwareToken(ctx, cognito.Verify{Credential: cognito.Credential{AccessToken: "t"}, Code: "123456"})
 	case "SetUserMFAPreference":
 		err = api.SetSoftwareTokenPreference(ctx, "t", cognito.Preference{Enabled: true, Preferred: true})
+	case "GetUser":
+		_, err = api.GetUser(ctx, "t")
 	}
 	return err
 }

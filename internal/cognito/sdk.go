@@ -137,7 +137,7 @@ func (c *sdkClient) InitiateAuth(ctx context.Context, in SignIn) (*AuthResult, e
 	if err != nil {
 		return nil, classify("InitiateAuth", opSignIn, err, in.Password, in.Client.Secret, params["SECRET_HASH"])
 	}
-	return authResult(out.AuthenticationResult, out.ChallengeName, out.Session), nil
+	return authResult(out.AuthenticationResult, out.ChallengeName, out.ChallengeParameters, out.Session), nil
 }
 
 func (c *sdkClient) RespondToAuthChallenge(ctx context.Context, in ChallengeAnswer) (*AuthResult, error) {
@@ -157,7 +157,7 @@ func (c *sdkClient) RespondToAuthChallenge(ctx context.Context, in ChallengeAnsw
 	if err != nil {
 		return nil, classify("RespondToAuthChallenge", opSession, err, append(values(responses), in.Session, in.Client.Secret)...)
 	}
-	return authResult(out.AuthenticationResult, out.ChallengeName, out.Session), nil
+	return authResult(out.AuthenticationResult, out.ChallengeName, out.ChallengeParameters, out.Session), nil
 }
 
 func (c *sdkClient) AssociateSoftwareToken(ctx context.Context, cred Credential) (*Association, error) {
@@ -192,6 +192,21 @@ func (c *sdkClient) SetSoftwareTokenPreference(ctx context.Context, accessToken 
 	return classify("SetUserMFAPreference", opAccessToken, err, accessToken)
 }
 
+func (c *sdkClient) GetUser(ctx context.Context, accessToken string) (*UserInfo, error) {
+	out, err := c.api.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(accessToken)})
+	if err != nil {
+		return nil, classify("GetUser", opAccessToken, err, accessToken)
+	}
+	info := &UserInfo{Username: aws.ToString(out.Username), MFASettings: out.UserMFASettingList,
+		PreferredMFA: aws.ToString(out.PreferredMfaSetting)}
+	for _, a := range out.UserAttributes {
+		if aws.ToString(a.Name) == "sub" {
+			info.Sub = aws.ToString(a.Value)
+		}
+	}
+	return info, nil
+}
+
 func (cred Credential) kind() opKind {
 	if cred.Session != "" {
 		return opSession
@@ -199,8 +214,9 @@ func (cred Credential) kind() opKind {
 	return opAccessToken
 }
 
-func authResult(res *types.AuthenticationResultType, challenge types.ChallengeNameType, session *string) *AuthResult {
-	out := &AuthResult{Challenge: string(challenge), Session: aws.ToString(session)}
+func authResult(res *types.AuthenticationResultType, challenge types.ChallengeNameType, params map[string]string, session *string) *AuthResult {
+	out := &AuthResult{Challenge: string(challenge), Session: aws.ToString(session),
+		Username: params["USER_ID_FOR_SRP"], ChallengeParameters: params}
 	if res != nil {
 		out.AccessToken = aws.ToString(res.AccessToken)
 		out.IDToken = aws.ToString(res.IdToken)

@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
-
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
 var userCodePattern = regexp.MustCompile(`^[0-9]{6}$`)
@@ -42,11 +40,12 @@ func (s *Server) initiateAuth(body []byte) (any, *apiError) {
 	if in.AuthFlow != "USER_PASSWORD_AUTH" {
 		return nil, invalidParameter(in.AuthFlow + " flow not enabled for this client")
 	}
+	// SECRET_HASH is of whatever USERNAME was sent, alias or not.
 	username := in.AuthParameters["USERNAME"]
 	if e := checkSecretHash(c, username, in.AuthParameters); e != nil {
 		return nil, e
 	}
-	u := p.users[username]
+	u := p.lookup(username)
 	if u == nil {
 		return nil, errUserNotFound
 	}
@@ -83,9 +82,17 @@ func (s *Server) mfaStep(p *Pool, c *AppClient, u *User) *authResult {
 }
 
 func (s *Server) challenge(p *Pool, c *AppClient, u *User, name, stage string) *authResult {
+	params := map[string]string{"USER_ID_FOR_SRP": u.Username}
+	// The factors on offer, as a JSON list in a string, the way Cognito sends them.
+	switch {
+	case name == "SELECT_MFA_TYPE":
+		params["MFAS_CAN_CHOOSE"] = `["SMS_MFA","SOFTWARE_TOKEN_MFA"]`
+	case name == "MFA_SETUP" && p.SoftwareTokenMFA:
+		params["MFAS_CAN_SETUP"] = `["SOFTWARE_TOKEN_MFA"]`
+	}
 	return &authResult{
 		ChallengeName:       name,
-		ChallengeParameters: map[string]string{"USER_ID_FOR_SRP": u.Username},
+		ChallengeParameters: params,
 		Session:             s.newSession(p, c, u, name, stage),
 	}
 }
@@ -120,16 +127,18 @@ func (s *Server) respondToAuthChallenge(body []byte) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	username := in.ChallengeResponses["USERNAME"]
-	if e := checkSecretHash(c, username, in.ChallengeResponses); e != nil {
+	if e := secretMissing(c, in.ChallengeResponses); e != nil {
 		return nil, e
 	}
 	sess, e := s.liveSession(in.Session)
 	if e != nil {
 		return nil, e
 	}
-	if sess.client != c || sess.challenge != in.ChallengeName || sess.user.Username != username {
+	if sess.client != c || sess.challenge != in.ChallengeName {
 		return nil, errSessionInvalid
+	}
+	if e := checkChallengeUser(c, sess, in.ChallengeResponses); e != nil {
+		return nil, e
 	}
 	u := sess.user
 	switch in.ChallengeName {
@@ -141,7 +150,11 @@ func (s *Server) respondToAuthChallenge(body []byte) (any, *apiError) {
 		return s.tokensFor(p, c, u), nil
 	case "SOFTWARE_TOKEN_MFA":
 		s.remember(in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"])
-		if !totp.Valid(u.totpSecret, in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"], s.now()) {
+		ok, e := s.acceptCode(u, u.totpSecret, in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"])
+		if e != nil {
+			return nil, e
+		}
+		if !ok {
 			return nil, errCodeMismatch
 		}
 		delete(s.sessions, in.Session)
@@ -189,8 +202,14 @@ func (s *Server) associateSoftwareToken(body []byte) (any, *apiError) {
 	if !t.pool.SoftwareTokenMFA {
 		return nil, errTOTPNotEnabled
 	}
-	// The verified token, if any, keeps working until this one is verified.
-	t.user.pendingSecret = secret
+	u := t.user
+	if s.replaceMode == ReplaceImmediately {
+		// The old reference text: the verified token is gone at once. The MFA
+		// settings stay, stale: GetUser still reports them (amplify-js#1226).
+		u.totpSecret = ""
+	}
+	// Otherwise the verified token, if any, keeps working until this one is verified.
+	u.pendingSecret = secret
 	return map[string]string{"SecretCode": secret}, nil
 }
 
@@ -217,10 +236,18 @@ func (s *Server) verifySoftwareToken(body []byte) (any, *apiError) {
 		if sess.challenge != "MFA_SETUP" || sess.stage != "associated" {
 			return nil, errSessionInvalid
 		}
-		if !totp.Valid(sess.pending, in.UserCode, s.now()) {
+		u := sess.user
+		if s.takeVerifyStatusError(u.Username) {
+			// The session stays usable, as after a wrong code.
+			return map[string]string{"Status": "ERROR"}, nil
+		}
+		ok, e := s.acceptCode(u, sess.pending, in.UserCode)
+		if e != nil {
+			return nil, e
+		}
+		if !ok {
 			return nil, errEnableMismatch
 		}
-		u := sess.user
 		u.totpSecret, u.pendingSecret, u.totpEnabled, u.deviceName = sess.pending, "", true, in.FriendlyDeviceName
 		delete(s.sessions, in.Session)
 		next := s.newSession(sess.pool, sess.client, u, "MFA_SETUP", "verified")
@@ -240,7 +267,14 @@ func (s *Server) verifySoftwareToken(body []byte) (any, *apiError) {
 	if target == "" {
 		return nil, invalidParameter("User has not associated a software token")
 	}
-	if !totp.Valid(target, in.UserCode, s.now()) {
+	if s.takeVerifyStatusError(u.Username) {
+		return map[string]string{"Status": "ERROR"}, nil
+	}
+	ok, e := s.acceptCode(u, target, in.UserCode)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
 		return nil, errEnableMismatch
 	}
 	u.totpSecret, u.pendingSecret = target, ""
@@ -287,7 +321,11 @@ func (s *Server) getUser(body []byte) (any, *apiError) {
 		return nil, e
 	}
 	u := t.user
-	out := map[string]any{"Username": u.Username, "UserAttributes": []any{}}
+	attrs := []map[string]string{{"Name": "sub", "Value": u.Sub}}
+	if u.Email != "" {
+		attrs = append(attrs, map[string]string{"Name": "email", "Value": u.Email})
+	}
+	out := map[string]any{"Username": u.Username, "UserAttributes": attrs}
 	var list []string
 	if u.SMSMFA {
 		list = append(list, "SMS_MFA")
@@ -342,14 +380,22 @@ func (s *Server) liveToken(t string) (*token, *apiError) {
 	return tok, nil
 }
 
+// secretMissing refuses a request without SECRET_HASH to a client with a secret.
+func secretMissing(c *AppClient, params map[string]string) *apiError {
+	if _, ok := params["SECRET_HASH"]; c.Secret != "" && !ok {
+		return notAuthorized("Client " + c.ID + " is configured for secret but secret was not received")
+	}
+	return nil
+}
+
 func checkSecretHash(c *AppClient, username string, params map[string]string) *apiError {
 	if c.Secret == "" {
 		return nil
 	}
-	got, ok := params["SECRET_HASH"]
-	if !ok {
-		return notAuthorized("Client " + c.ID + " is configured for secret but secret was not received")
+	if e := secretMissing(c, params); e != nil {
+		return e
 	}
+	got := params["SECRET_HASH"]
 	mac := hmac.New(sha256.New, []byte(c.Secret))
 	mac.Write([]byte(username + c.ID))
 	if !hmac.Equal([]byte(got), []byte(base64.StdEncoding.EncodeToString(mac.Sum(nil)))) {

@@ -1,9 +1,11 @@
 // Package cognitofake is a strict, in-process fake of the Cognito user pool
 // API, served over HTTP in the JSON protocol the AWS SDK speaks, so tests
 // exercise the real aws-sdk-go-v2 client. It models what cognito-local lacks:
-// the MFA_SETUP session flow, SECRET_HASH, token and session expiry, AWS's
-// exception for each failure, and the rule that a new software token replaces
-// the old one only once verified. It counts calls per operation.
+// the MFA_SETUP session flow, SECRET_HASH (sign-in aliases included), token
+// and session expiry, AWS's exception for each failure, JWT-shaped access
+// tokens, one-time TOTP codes, and both documented rules for when a new
+// software token replaces the old one. It counts calls per operation.
+// docs/cognito-fidelity.md lists each behaviour with its source.
 package cognitofake
 
 import (
@@ -35,6 +37,10 @@ type Server struct {
 
 	hook    Hook
 	latency time.Duration
+
+	replaceMode        ReplaceMode
+	oneTimeCodes       bool
+	verifyStatusErrors []string // users (or "" for any) owed a Status ERROR
 
 	quota     int         // requests per second across all operations; 0 is unlimited
 	accepted  []time.Time // within the last second, while a quota is set
@@ -220,7 +226,7 @@ func (s *Server) takeFault(op string, body []byte) (Fault, bool) {
 // requestUser is the username a request acts as, where the fake can tell.
 func (s *Server) requestUser(body []byte) string {
 	var in struct {
-		AccessToken, Session               string
+		AccessToken, Session, ClientId     string
 		AuthParameters, ChallengeResponses map[string]string
 	}
 	if json.Unmarshal(body, &in) != nil {
@@ -232,6 +238,12 @@ func (s *Server) requestUser(body []byte) string {
 	case s.sessions[in.Session] != nil:
 		return s.sessions[in.Session].user.Username
 	case in.AuthParameters["USERNAME"] != "":
+		// A sign-in by alias acts as the user it names.
+		if c := s.clients[in.ClientId]; c != nil && s.pools[c.PoolID] != nil {
+			if u := s.pools[c.PoolID].lookup(in.AuthParameters["USERNAME"]); u != nil {
+				return u.Username
+			}
+		}
 		return in.AuthParameters["USERNAME"]
 	}
 	return in.ChallengeResponses["USERNAME"]

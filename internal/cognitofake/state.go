@@ -30,7 +30,10 @@ type Pool struct {
 	MFA string
 	// SoftwareTokenMFA says whether TOTP is enabled on the pool.
 	SoftwareTokenMFA bool
-	users            map[string]*User
+	// UsernameAttributes lets users sign in with an alias instead of their
+	// username, as the pool setting of that name does; the fake knows "email".
+	UsernameAttributes []string
+	users              map[string]*User
 }
 
 // AppClient is an app client of a pool.
@@ -50,6 +53,11 @@ type User struct {
 	Username string
 	Password string
 	Status   string
+	// Sub is the user's immutable id; CreateUser generates a UUIDv4 when empty.
+	Sub string
+	// Email is the user's e-mail address, a sign-in alias when the pool's
+	// UsernameAttributes include "email".
+	Email string
 	// SMSMFA marks an SMS factor, to provoke SMS_MFA and SELECT_MFA_TYPE.
 	SMSMFA bool
 
@@ -58,10 +66,12 @@ type User struct {
 	deviceName    string
 	totpEnabled   bool
 	totpPreferred bool
+	usedCodes     []usedCode // accepted TOTP codes still inside their window
 }
 
 // UserState is what a test may observe of a user.
 type UserState struct {
+	Sub           string
 	TOTPSecret    string
 	PendingSecret string
 	DeviceName    string
@@ -117,6 +127,9 @@ func (s *Server) CreateUser(poolID string, u User) {
 	if u.Status == "" {
 		u.Status = StatusConfirmed
 	}
+	if u.Sub == "" {
+		u.Sub = newUUID()
+	}
 	s.remember(u.Password)
 	s.pools[poolID].users[u.Username] = &u
 }
@@ -148,7 +161,7 @@ func (s *Server) User(poolID, username string) UserState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.pools[poolID].users[username]
-	return UserState{TOTPSecret: u.totpSecret, PendingSecret: u.pendingSecret, DeviceName: u.deviceName,
+	return UserState{Sub: u.Sub, TOTPSecret: u.totpSecret, PendingSecret: u.pendingSecret, DeviceName: u.deviceName,
 		TOTPEnabled: u.totpEnabled, TOTPPreferred: u.totpPreferred}
 }
 
@@ -159,13 +172,6 @@ func (s *Server) IssueAccessToken(clientID, username string) string {
 	c := s.clients[clientID]
 	p := s.pools[c.PoolID]
 	return s.newToken(p, c, p.users[username])
-}
-
-func (s *Server) newToken(p *Pool, c *AppClient, u *User) string {
-	t := "fake-access-" + randomHex(24)
-	s.remember(t)
-	s.tokens[t] = &token{user: u, pool: p, expires: s.now().Add(c.AccessTokenValidity)}
-	return t
 }
 
 func (s *Server) newSession(p *Pool, c *AppClient, u *User, challenge, stage string) string {
@@ -197,6 +203,17 @@ func randomHex(n int) string {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
 	return hex.EncodeToString(b)
+}
+
+// newUUID is a random (version 4) UUID, the shape of Cognito's sub.
+func newUUID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // newSecret is a 32-character base32 seed, the shape Cognito hands out.
