@@ -6,6 +6,11 @@ BIN            ?= $(CURDIR)/bin
 K8S_BIN        ?= $(BIN)/k8s
 CONTROLLER_GEN ?= $(BIN)/controller-gen
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
+# golangci-lint is built from its Go module (go install), never downloaded as
+# a release binary; the binary's name carries its version, so bumping
+# GOLANGCI_LINT_VERSION rebuilds it.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT  ?= $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # Envtest runs the real kube-apiserver and etcd built from their Go modules.
 export KUBEBUILDER_ASSETS ?= $(K8S_BIN)
 
@@ -36,17 +41,55 @@ verify: manifests generate ## Fail when generated files or formatting are stale.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	@git diff --exit-code -- config api || { echo "generated files are stale: run make manifests generate"; exit 1; }
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml).
+	$(GOLANGCI_LINT) run
+
+.PHONY: lint-fix
+lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and apply its fixes.
+	$(GOLANGCI_LINT) run --fix
+
+##@ Test
+
+# Unit and envtest tests: every package but the end-to-end ones (test/e2e, and
+# test/node should it appear).
+GO_TEST_UNIT = go test $$(go list ./... | grep -v -e /test/e2e -e /test/node) -count=1 -timeout 30m
+# End to end: cognito-local as Cognito and the manager as a process.
+GO_TEST_E2E  = go test ./test/e2e/... -count=1 -timeout 30m
+
 .PHONY: test
-test: envtest-bins cognito-local verify vet ## Run every test: unit, envtest, and end to end against cognito-local.
-	go test ./... -count=1 -timeout 30m
+test: envtest-bins cognito-local verify vet ## Unit and envtest tests (every package but test/e2e), after verify and vet.
+	$(GO_TEST_UNIT)
+
+.PHONY: test-e2e
+test-e2e: envtest-bins cognito-local ## End-to-end tests against cognito-local, with the manager as a process.
+	$(GO_TEST_E2E)
 
 .PHONY: e2e
-e2e: envtest-bins cognito-local ## Run only the end-to-end tests.
-	go test ./test/e2e/ -count=1 -v
+e2e: test-e2e ## Alias of test-e2e.
 
 .PHONY: unit
 unit: ## Run the tests that need no API server.
 	go test ./internal/... -count=1
+
+# ci: lint, then the tool builds and verify (which regenerates files) one at a
+# time (-j1, whatever -j ci itself was given), then test and test-e2e side by
+# side (-j2). They start separate API servers, etcds and cognito-locals on
+# free ports in their own temporary directories, as `go test ./...` already
+# did when it ran their packages in parallel. --output-sync prints each run's
+# output whole (go test's ok/FAIL lines included) when that run ends, and ci
+# fails if either fails.
+.PHONY: ci
+ci: ## Everything: lint, then test and test-e2e in parallel. The one command to run before pushing; CI runs it.
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory -j1 envtest-bins cognito-local verify vet
+	$(MAKE) --no-print-directory -j2 --output-sync=target ci-test ci-test-e2e
+
+.PHONY: ci-test ci-test-e2e
+ci-test:
+	$(GO_TEST_UNIT)
+ci-test-e2e:
+	$(GO_TEST_E2E)
 
 ##@ Build
 
@@ -87,10 +130,18 @@ docker-build: ## Build the manager image IMG (needs a Docker engine).
 $(CONTROLLER_GEN):
 	GOBIN=$(BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Build the pinned golangci-lint (GOLANGCI_LINT_VERSION) from its Go module into bin/.
+
+$(GOLANGCI_LINT):
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(BIN)/golangci-lint $@
+	ln -sf $(notdir $@) $(BIN)/golangci-lint
+
 .PHONY: envtest-bins
 envtest-bins: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl $(K8S_BIN)/etcd ## Build kube-apiserver, kubectl and etcd from Go modules.
 
-$(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl: hack/controlplane/kube/go.mod hack/controlplane/kube/go.sum
+$(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl &: hack/controlplane/kube/go.mod hack/controlplane/kube/go.sum
 	mkdir -p $(K8S_BIN)
 	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
@@ -107,7 +158,7 @@ hack/cognito-local/node_modules/.package-lock.json: hack/cognito-local/package.j
 
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ { printf "  %-15s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
 ##@ Benchmark
 
