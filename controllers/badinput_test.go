@@ -172,7 +172,7 @@ func TestMissingSecretsAreWaitedFor(t *testing.T) {
 			})
 			ste := w.waitCondition("later", v1alpha1.ConditionReconciling, metav1.ConditionTrue, tc.reason)
 			expectCondition(t, ste, v1alpha1.ConditionReady, metav1.ConditionFalse, tc.reason)
-			expectCondition(t, ste, v1alpha1.ConditionStalled, metav1.ConditionFalse, tc.reason)
+			expectAbsent(t, ste, v1alpha1.ConditionStalled)
 			if ste.Status.FailedAttempts != 0 {
 				t.Fatalf("a wait counted as a failure: %+v", ste.Status)
 			}

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 )
 
@@ -50,7 +49,7 @@ func TestDeletionRetainKeepsSecretAndEnrolment(t *testing.T) {
 	w.credentials()
 	w.enrollment("keep")
 	ste := w.waitReady("keep")
-	if !strings.Contains(strings.Join(ste.Finalizers, ","), controllers.Finalizer) {
+	if !strings.Contains(strings.Join(ste.Finalizers, ","), v1alpha1.FinalizerEnrollment) {
 		t.Fatalf("no finalizer: %v", ste.Finalizers)
 	}
 	secret := string(w.getSecret("keep-totp").Data["secret"])
@@ -60,7 +59,7 @@ func TestDeletionRetainKeepsSecretAndEnrolment(t *testing.T) {
 	if metav1.IsControlledBy(s, ste) || len(s.OwnerReferences) != 0 {
 		t.Fatalf("the retained Secret is still owned: %+v", s.OwnerReferences)
 	}
-	if s.Annotations[controllers.AnnotationRetainedFrom] != w.ns+"/keep" || string(s.Data["secret"]) != secret {
+	if s.Annotations[v1alpha1.AnnotationRetainedFrom] != w.ns+"/keep" || string(s.Data["secret"]) != secret {
 		t.Fatalf("retained Secret: %v", s.Annotations)
 	}
 	if u := fake.User(w.poolID, w.username); u.TOTPSecret != secret || !u.TOTPEnabled {

@@ -174,7 +174,7 @@ func (w *world) waitStalled(name, reason string) *v1alpha1.SoftwareTokenEnrollme
 	w.t.Helper()
 	ste := w.waitCondition(name, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason)
 	expectCondition(w.t, ste, v1alpha1.ConditionReady, metav1.ConditionFalse, reason)
-	expectCondition(w.t, ste, v1alpha1.ConditionReconciling, metav1.ConditionFalse, reason)
+	expectAbsent(w.t, ste, v1alpha1.ConditionReconciling)
 	return ste
 }
 
@@ -183,6 +183,15 @@ func expectCondition(t *testing.T, ste *v1alpha1.SoftwareTokenEnrollment, condTy
 	c := meta.FindStatusCondition(ste.Status.Conditions, condType)
 	if c == nil || c.Status != status || c.Reason != reason {
 		t.Fatalf("%s: want %s=%s reason %s, got %+v", ste.Name, condType, status, reason, c)
+	}
+}
+
+// expectAbsent asserts a condition is not set: Reconciling and Stalled are
+// present only while True.
+func expectAbsent(t *testing.T, ste *v1alpha1.SoftwareTokenEnrollment, condType string) {
+	t.Helper()
+	if c := meta.FindStatusCondition(ste.Status.Conditions, condType); c != nil {
+		t.Fatalf("%s: want no %s condition, got %+v", ste.Name, condType, c)
 	}
 }
 

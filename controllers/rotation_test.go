@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 )
 
@@ -114,7 +113,7 @@ func TestRotationInterval(t *testing.T) {
 	}
 	old := ste.Status.SecretFingerprint
 	s := w.getSecret("timer-totp")
-	s.Annotations[controllers.AnnotationEnrolledAt] = time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)
+	s.Annotations[v1alpha1.AnnotationEnrolledAt] = time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)
 	must(t, k8s.Update(ctx(), s))
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		ste = w.get("timer")

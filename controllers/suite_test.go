@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -28,6 +30,9 @@ import (
 
 // The suite runs the reconciler in-process against a real kube-apiserver and
 // etcd, and the real AWS SDK client against the strict Cognito fake.
+// claimNamespace stands for the operator's own namespace.
+const claimNamespace = "cognito-mfa-system"
+
 var (
 	k8s     client.Client
 	cfg     *rest.Config
@@ -91,7 +96,11 @@ func runSuite(m *testing.M) int {
 	r := &controllers.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("cognito-mfa-operator"),
 		Cognito: provider, Now: time.Now, RetryBase: 200 * time.Millisecond, RetryMax: 2 * time.Second, Timeout: 30 * time.Second,
-		DeletionTimeout: 3 * time.Second,
+		DeletionTimeout: 3 * time.Second, ClaimNamespace: claimNamespace,
+	}
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: claimNamespace}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 8}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -49,13 +49,23 @@ type SecretKeySelector struct {
 	Key string `json:"key"`
 }
 
-// SecretTemplate holds metadata copied onto the Secret that stores the TOTP secret.
+// SecretTemplate holds metadata copied onto the Secret that stores the TOTP
+// secret. It may not set the operator's own labels and annotations: they
+// record what was enrolled, and a template that overrode them could make the
+// operator rotate in a loop or forget a seed. Label keys and values the API
+// server would refuse are refused by the controller (Stalled/InvalidSpec)
+// before any Cognito call: a CEL rule for them costs more than the API
+// server's budget allows.
+// +kubebuilder:validation:XValidation:rule="!has(self.labels) || self.labels.all(k, !k.startsWith('mfa.cognito-operator.dev/') && k != 'app.kubernetes.io/managed-by')",message="secretTemplate.labels may not set the operator's own labels (mfa.cognito-operator.dev/*, app.kubernetes.io/managed-by)"
+// +kubebuilder:validation:XValidation:rule="!has(self.annotations) || self.annotations.all(k, !k.startsWith('mfa.cognito-operator.dev/'))",message="secretTemplate.annotations may not set the operator's own annotations (mfa.cognito-operator.dev/*)"
 type SecretTemplate struct {
 	// Labels to add to the Secret.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
 	Labels map[string]string `json:"labels,omitempty"`
 	// Annotations to add to the Secret.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
@@ -182,9 +192,9 @@ type SoftwareTokenEnrollmentStatus struct {
 	// +optional
 	SecretFingerprint string `json:"secretFingerprint,omitempty"`
 
-	// InputsFingerprint identifies the spec generation and the versions of the
-	// referenced Secrets last acted on, so that a terminal failure is not
-	// retried, and a Ready enrollment not re-checked, until one of them changes.
+	// InputsFingerprint identifies the spec generation and the contents of
+	// the referenced Secrets last acted on, so that a terminal failure is not
+	// retried, and a backoff not cut short, until one of them changes.
 	// +optional
 	InputsFingerprint string `json:"inputsFingerprint,omitempty"`
 
@@ -196,6 +206,16 @@ type SoftwareTokenEnrollmentStatus struct {
 	// LastFailureTime is when the last attempt failed.
 	// +optional
 	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+
+	// NextAttemptTime is when a failed attempt is retried. Until then the
+	// operator makes no Cognito call for these inputs, whatever triggers a
+	// reconcile; a change of the spec or a referenced Secret skips the wait.
+	// +optional
+	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
+
+	// User is the canonical username of the enrolled user, as Cognito names it.
+	// +optional
+	User string `json:"user,omitempty"`
 
 	// NextRotationTime is when spec.rotation.interval next rotates the secret.
 	// +optional

@@ -38,6 +38,7 @@ type options struct {
 	deletionTimeout        time.Duration
 	kubeQPS                float64
 	kubeBurst              int
+	clusterResourceNS      string
 }
 
 func main() {
@@ -63,6 +64,8 @@ func main() {
 	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 10*time.Minute, "Longest retry delay after repeated transient failures.")
 	fs.DurationVar(&o.deletionTimeout, "deletion-timeout", 10*time.Minute, "How long deletionPolicy Disable keeps trying to reach Cognito before it keeps the Secret instead (Retain).")
+	fs.StringVar(&o.clusterResourceNS, "cluster-resource-namespace", defaultNamespace(),
+		"The operator's own namespace: the claims that keep two enrollments off one user live there (default: $POD_NAMESPACE, else cognito-mfa-operator-system).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	flag.Parse()
@@ -129,6 +132,7 @@ func run(ctx context.Context, o options) error {
 		Timeout:   o.timeout,
 
 		DeletionTimeout: o.deletionTimeout,
+		ClaimNamespace:  o.clusterResourceNS,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)
@@ -145,6 +149,13 @@ func run(ctx context.Context, o options) error {
 	log.Info("starting manager", "cognitoEndpoint", o.cognito.Endpoint, "defaultRegion", provider.DefaultRegion(),
 		"namespaces", o.namespaces)
 	return mgr.Start(ctx)
+}
+
+func defaultNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return "cognito-mfa-operator-system"
 }
 
 func parseLevel(s string) (zapcore.Level, error) {

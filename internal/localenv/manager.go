@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,10 @@ func StartManagerWithEnv(bin, kubeconfig, dir string, env []string, args ...stri
 	if m.log, err = os.OpenFile(m.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
 		return nil, err
 	}
+	if !hasFlag(args, "--cluster-resource-namespace") {
+		// A local API server has no operator namespace; "default" always exists.
+		args = append(args, "--cluster-resource-namespace=default")
+	}
 	m.cmd = exec.Command(bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	m.cmd.Env = append(os.Environ(), env...)
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
@@ -38,6 +43,15 @@ func StartManagerWithEnv(bin, kubeconfig, dir string, env []string, args ...stri
 		return nil, fmt.Errorf("starting the manager: %w", err)
 	}
 	return m, nil
+}
+
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop asks the manager to shut down, as Kubernetes would, and waits.

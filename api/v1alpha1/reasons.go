@@ -1,0 +1,139 @@
+package v1alpha1
+
+import "strings"
+
+// ReasonClass says what a reason means for the enrollment and what the
+// operator does next.
+type ReasonClass string
+
+const (
+	// ClassReady: the stored secret works (Ready=True).
+	ClassReady ReasonClass = "Ready"
+	// ClassProgressing: a step is under way (Reconciling=True).
+	ClassProgressing ReasonClass = "Progressing"
+	// ClassWaiting: waiting for an object to appear; it is watched, so no timer runs.
+	ClassWaiting ReasonClass = "Waiting"
+	// ClassRetrying: a transient failure, retried with exponential backoff.
+	ClassRetrying ReasonClass = "Retrying"
+	// ClassTerminal: nothing is retried until the spec or a referenced Secret changes (Stalled=True).
+	ClassTerminal ReasonClass = "Terminal"
+)
+
+// ReasonInfo is one condition reason: its class and a hint, in words a user
+// can act on, that prefixes the condition message.
+type ReasonInfo struct {
+	Reason string
+	Class  ReasonClass
+	Hint   string
+}
+
+// Condition reasons. They are part of the API: automation and the README's
+// table key on them, and TestReadmeReasons keeps that table in step with
+// the registry below.
+const (
+	ReasonEnrolled    = "Enrolled"
+	ReasonRotated     = "Rotated"
+	ReasonProgressing = "Progressing"
+	ReasonRotating    = "Rotating"
+	ReasonDeleting    = "Deleting"
+
+	ReasonCredentialsSecretNotFound = "CredentialsSecretNotFound"
+	ReasonAccessTokenSecretNotFound = "AccessTokenSecretNotFound"
+	ReasonClientSecretNotFound      = "ClientSecretNotFound"
+
+	ReasonCognitoUnavailable = "CognitoUnavailable"
+	ReasonCognitoError       = "CognitoError"
+	ReasonTLSError           = "TLSError"
+	ReasonThrottled          = "Throttled"
+	ReasonForbidden          = "Forbidden"
+	ReasonVerificationFailed = "VerificationFailed"
+	ReasonSessionExpired     = "SessionExpired"
+	ReasonKubernetesAPIError = "KubernetesAPIError"
+
+	ReasonInvalidSpec                = "InvalidSpec"
+	ReasonInvalidCredentialsSecret   = "InvalidCredentialsSecret"
+	ReasonInvalidAccessTokenSecret   = "InvalidAccessTokenSecret"
+	ReasonInvalidClientSecret        = "InvalidClientSecret"
+	ReasonSecretConflict             = "SecretConflict"
+	ReasonInvalidCredentials         = "InvalidCredentials"
+	ReasonAccessTokenRejected        = "AccessTokenRejected"
+	ReasonClientSecretRequired       = "ClientSecretRequired"
+	ReasonClientSecretMismatch       = "ClientSecretMismatch"
+	ReasonResourceNotFound           = "ResourceNotFound"
+	ReasonUserNotFound               = "UserNotFound"
+	ReasonUserNotConfirmed           = "UserNotConfirmed"
+	ReasonPasswordResetRequired      = "PasswordResetRequired"
+	ReasonSoftwareTokenMFANotEnabled = "SoftwareTokenMFANotEnabled"
+	ReasonInvalidUserPoolConfig      = "InvalidUserPoolConfiguration"
+	ReasonInvalidParameter           = "InvalidParameter"
+	ReasonAlreadyEnrolled            = "AlreadyEnrolled"
+	ReasonIdentityChanged            = "IdentityChanged"
+	ReasonDuplicateEnrollment        = "DuplicateEnrollment"
+	ReasonUserPoolMismatch           = "UserPoolMismatch"
+	ReasonDisableRejected            = "DisableRejected"
+)
+
+var reasonRegistry = []ReasonInfo{
+	{ReasonEnrolled, ClassReady, "software-token MFA is enrolled and verified"},
+	{ReasonRotated, ClassReady, "the last rotation succeeded"},
+	{ReasonProgressing, ClassProgressing, "an enrollment step is under way"},
+	{ReasonRotating, ClassProgressing, "a new secret is being associated and verified; the stored one may stop working until it is promoted"},
+	{ReasonDeleting, ClassProgressing, "the deletion policy is being carried out"},
+
+	{ReasonCredentialsSecretNotFound, ClassWaiting, "waiting for the credentials Secret; it proceeds when the Secret appears"},
+	{ReasonAccessTokenSecretNotFound, ClassWaiting, "waiting for the access token Secret; it proceeds when the Secret appears"},
+	{ReasonClientSecretNotFound, ClassWaiting, "waiting for the client secret's Secret; it proceeds when the Secret appears"},
+
+	{ReasonCognitoUnavailable, ClassRetrying, "Cognito could not be reached or failed internally; retrying"},
+	{ReasonCognitoError, ClassRetrying, "Cognito returned an error the operator does not know; retrying"},
+	{ReasonTLSError, ClassRetrying, "the TLS connection to Cognito failed (check the endpoint and AWS_CA_BUNDLE); retrying"},
+	{ReasonThrottled, ClassRetrying, "Cognito is throttling requests, or the user is temporarily locked out after failed sign-ins; backing off"},
+	{ReasonForbidden, ClassRetrying, "a web ACL refused the request; retrying"},
+	{ReasonVerificationFailed, ClassRetrying, "Cognito rejected the generated code (is the manager's clock right?); retrying"},
+	{ReasonSessionExpired, ClassRetrying, "the MFA setup session expired; signing in again"},
+	{ReasonKubernetesAPIError, ClassRetrying, "the Kubernetes API server refused or failed a request; retrying"},
+
+	{ReasonInvalidSpec, ClassTerminal, "the spec cannot be carried out; fix it"},
+	{ReasonInvalidCredentialsSecret, ClassTerminal, "the credentials Secret lacks a key; add it"},
+	{ReasonInvalidAccessTokenSecret, ClassTerminal, "the access token Secret lacks the key; add it"},
+	{ReasonInvalidClientSecret, ClassTerminal, "the client secret's Secret lacks the key; add it"},
+	{ReasonSecretConflict, ClassTerminal, "spec.secretName names a Secret this enrollment does not own; it is left untouched"},
+	{ReasonInvalidCredentials, ClassTerminal, "Cognito rejected the username or password in the credentials Secret"},
+	{ReasonAccessTokenRejected, ClassTerminal, "Cognito rejected the access token (expired, revoked, or without the aws.cognito.signin.user.admin scope); put a fresh one in the access token Secret"},
+	{ReasonClientSecretRequired, ClassTerminal, "the app client has a secret: set spec.clientSecretRef"},
+	{ReasonClientSecretMismatch, ClassTerminal, "the client secret does not match the app client"},
+	{ReasonResourceNotFound, ClassTerminal, "the user pool or app client does not exist in this region"},
+	{ReasonUserNotFound, ClassTerminal, "the user does not exist in the user pool"},
+	{ReasonUserNotConfirmed, ClassTerminal, "the user is not confirmed"},
+	{ReasonPasswordResetRequired, ClassTerminal, "the user must reset their password"},
+	{ReasonSoftwareTokenMFANotEnabled, ClassTerminal, "software-token (TOTP) MFA is not enabled on the user pool"},
+	{ReasonInvalidUserPoolConfig, ClassTerminal, "the user pool or app client does not allow this (is USER_PASSWORD_AUTH enabled for the client?)"},
+	{ReasonInvalidParameter, ClassTerminal, "Cognito rejected a parameter"},
+	{ReasonAlreadyEnrolled, ClassTerminal, "the user has a software token that no stored seed proves; the operator will not replace it"},
+	{ReasonIdentityChanged, ClassTerminal, "the enrollment now names another user or pool than the one its Secret holds a seed for; the stored seed is kept"},
+	{ReasonDuplicateEnrollment, ClassTerminal, "another enrollment already enrols this user; only one may"},
+	{ReasonUserPoolMismatch, ClassTerminal, "the app client belongs to another user pool than spec.userPoolID"},
+	{ReasonDisableRejected, ClassTerminal, "deletionPolicy Disable, and Cognito did not turn software-token MFA off (does the pool require MFA?)"},
+}
+
+// challengePrefix names the terminal reasons of sign-in challenges the
+// operator cannot answer (see ChallengeReason).
+const challengePrefix = "Challenge"
+
+// Reasons is the registry of every condition reason.
+func Reasons() []ReasonInfo { return append([]ReasonInfo(nil), reasonRegistry...) }
+
+// LookupReason returns a reason's registry entry. Challenge<Name> reasons
+// are terminal.
+func LookupReason(reason string) (ReasonInfo, bool) {
+	for _, r := range reasonRegistry {
+		if r.Reason == reason {
+			return r, true
+		}
+	}
+	if strings.HasPrefix(reason, challengePrefix) && len(reason) > len(challengePrefix) {
+		return ReasonInfo{Reason: reason, Class: ClassTerminal,
+			Hint: "signing in returned a challenge the operator cannot answer; resolve it for the user"}, true
+	}
+	return ReasonInfo{}, false
+}

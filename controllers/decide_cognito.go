@@ -1,0 +1,74 @@
+package controllers
+
+import (
+	"fmt"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+)
+
+// cognitoView is what signing in showed of the user: who it is, whether it
+// has a software token, and which stored seed, if any, Cognito accepted.
+type cognitoView struct {
+	id identity
+	// setup: Cognito asked for MFA_SETUP, so the user has no factor at all.
+	setup bool
+	// hasToken: Cognito showed a software token (a SOFTWARE_TOKEN_MFA
+	// challenge, TOTP offered by SELECT_MFA_TYPE, or TOTP enabled in GetUser).
+	// A verified token with TOTP not enabled is invisible.
+	hasToken bool
+	// proven is the key whose seed Cognito accepted, or "".
+	proven string
+	// claim is the claim on id.
+	claim claimState
+}
+
+// step is what an enrollment does once Cognito has been heard.
+type step string
+
+const (
+	// stepAssociate: associate a new token (enrol or rotate).
+	stepAssociate step = "Associate"
+	// stepPromote: the staged seed is the user's token; promote it.
+	stepPromote step = "Promote"
+	// stepKeep: the stored secret is the user's token; re-apply the
+	// preference and re-record it.
+	stepKeep step = "Keep"
+)
+
+// decideAfterSignIn is the second half of decide: a pure function of the
+// observation, the plan and what Cognito said.
+func decideAfterSignIn(o *observation, p plan, v *cognitoView) (step, error) {
+	if (o.secret != "" || o.pending != "") && o.rec.hasIdentity() && !o.rec.sameUser(v.id) {
+		return "", stall(v1alpha1.ReasonIdentityChanged, identityChangedMessage(o, v.id))
+	}
+	if v.claim.state == claimOther && v.proven == "" {
+		msg := "another enrollment in a different namespace already enrols this user; only one may"
+		if v.claim.holder.Namespace == o.ste.Namespace {
+			msg = fmt.Sprintf("enrollment %q already enrols this user; only one may: delete one of them", v.claim.holder.Name)
+		}
+		return "", stall(v1alpha1.ReasonDuplicateEnrollment, msg)
+	}
+	switch {
+	case v.proven == v1alpha1.KeyPendingSecret:
+		return stepPromote, nil
+	case v.proven == v1alpha1.KeySecret && p.name == planRotate:
+		return stepAssociate, nil
+	case v.proven == v1alpha1.KeySecret:
+		return stepKeep, nil
+	case v.hasToken:
+		return "", alreadyEnrolled(o, v)
+	}
+	return stepAssociate, nil
+}
+
+func alreadyEnrolled(o *observation, v *cognitoView) error {
+	name := v1alpha1.SecretNameOf(o.ste)
+	if o.secret == "" && o.pending == "" {
+		return stall(v1alpha1.ReasonAlreadyEnrolled, fmt.Sprintf(
+			"%s already has a software token and Secret %q holds no seed for it: the operator will not replace a token it cannot prove; "+
+				"if nobody uses that token, an administrator must reset the user's MFA", v.id, name))
+	}
+	return stall(v1alpha1.ReasonAlreadyEnrolled, fmt.Sprintf(
+		"%s has a software token that no seed in Secret %q answers (someone else replaced it, or the manager's clock is wrong): "+
+			"the stored seeds are kept; an administrator must reset the user's MFA for the operator to enrol it again", v.id, name))
+}

@@ -1,0 +1,203 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+const (
+	seedA = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	seedB = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
+	pool  = "us-east-1_Pool"
+)
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// enrolled is the observation of an enrollment whose Secret records seedA,
+// proven for its current spec and user: the fast path.
+func enrolled() *observation {
+	ste := &v1alpha1.SoftwareTokenEnrollment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "bot", UID: types.UID("uid-1"), Generation: 3},
+		Spec: v1alpha1.SoftwareTokenEnrollmentSpec{UserPoolID: pool, ClientID: "client",
+			CredentialsSecretRef: &v1alpha1.LocalObjectReference{Name: "creds"}, MFAPreference: v1alpha1.MFAPreferencePreferred},
+	}
+	o := &observation{ste: ste, now: t0, ownership: ownOwned, secret: seedA,
+		in: inputs{username: "bot", password: "pw", hash: "h1"}, claim: claimState{state: claimMine}}
+	o.target = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bot-totp",
+		Annotations: recordAnnotations(ste, identity{pool: pool, user: "bot", sub: "sub-1"}, "bot", seedA, t0.Add(-time.Hour), true)}}
+	o.rec = readRecord(o.target)
+	return o
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(o *observation)
+		want   planName
+		reason string
+	}{
+		{"fast path", func(*observation) {}, planUpToDate, ""},
+		{"a local spec edit needs no Cognito", func(o *observation) {
+			o.ste.Generation++
+			o.ste.Spec.SecretTemplate = &v1alpha1.SecretTemplate{Labels: map[string]string{"team": "ci"}}
+		}, planUpToDate, ""},
+		{"a pruned credentials Secret does not unready a working enrollment", func(o *observation) {
+			o.in.err = wait(v1alpha1.ReasonCredentialsSecretNotFound, "waiting")
+			o.in.username = ""
+		}, planUpToDate, ""},
+		{"no Secret: enroll", func(o *observation) {
+			o.target, o.ownership, o.secret, o.rec = nil, ownNone, "", record{}
+		}, planEnroll, ""},
+		{"no Secret and no credentials: wait", func(o *observation) {
+			o.target, o.ownership, o.secret, o.rec = nil, ownNone, "", record{}
+			o.in.err = wait(v1alpha1.ReasonCredentialsSecretNotFound, "waiting")
+		}, planWait, v1alpha1.ReasonCredentialsSecretNotFound},
+		{"someone else's Secret", func(o *observation) {
+			o.ownership = ownForeign
+		}, planStall, v1alpha1.ReasonSecretConflict},
+		{"a Secret retained by this name is adopted", func(o *observation) {
+			o.ownership = ownRetained
+		}, planAdopt, ""},
+		{"a staged seed is proven first", func(o *observation) { o.pending = seedB }, planResumePending, ""},
+		{"pool changed: identity changed, no Cognito call", func(o *observation) {
+			o.ste.Spec.UserPoolID = "us-east-1_Other"
+		}, planStall, v1alpha1.ReasonIdentityChanged},
+		{"username changed: ask Cognito who it is", func(o *observation) { o.in.username = "other" }, planRepair, ""},
+		{"client changed: re-prove through it", func(o *observation) { o.ste.Spec.ClientID = "client2" }, planRepair, ""},
+		{"preference changed", func(o *observation) { o.ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled }, planRepair, ""},
+		{"secret edited by hand", func(o *observation) { o.secret = seedB }, planRepair, ""},
+		{"written by an earlier version: migrate", func(o *observation) {
+			delete(o.target.Annotations, v1alpha1.AnnotationUserPool)
+			o.rec = readRecord(o.target)
+		}, planRepair, ""},
+		{"another enrollment claims the user", func(o *observation) { o.claim.state = claimOther }, planRepair, ""},
+		{"rotate annotation", func(o *observation) {
+			o.ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
+		}, planRotate, ""},
+		{"rotate annotation already handled", func(o *observation) {
+			o.ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
+			o.target.Annotations[v1alpha1.AnnotationRotateHandled] = "r1"
+			o.rec = readRecord(o.target)
+		}, planUpToDate, ""},
+		{"interval ran out", func(o *observation) {
+			o.ste.Spec.Rotation = &v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 30 * time.Minute}}
+		}, planRotate, ""},
+		{"a failed rotation's deferral holds", func(o *observation) {
+			o.ste.Spec.Rotation = &v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 30 * time.Minute}}
+			o.ste.Status.NextRotationTime = &metav1.Time{Time: t0.Add(time.Minute)}
+			o.ste.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionRotationFailed, Status: metav1.ConditionTrue}}
+		}, planUpToDate, ""},
+		{"backoff holds against any trigger", func(o *observation) {
+			o.pending = seedB
+			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, FailedAttempts: 2, InputsFingerprint: "h1",
+				NextAttemptTime: &metav1.Time{Time: t0.Add(time.Minute)},
+				Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonVerificationFailed}}}
+		}, planBackoff, v1alpha1.ReasonVerificationFailed},
+		{"new inputs cut the backoff short", func(o *observation) {
+			o.pending = seedB
+			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, FailedAttempts: 2, InputsFingerprint: "h0",
+				NextAttemptTime: &metav1.Time{Time: t0.Add(time.Minute)}}
+		}, planResumePending, ""},
+		{"stalled on the same inputs makes no call", func(o *observation) {
+			o.secret, o.target.Data = "", nil
+			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, InputsFingerprint: "h1",
+				Conditions: []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonInvalidCredentials}}}
+		}, planStall, v1alpha1.ReasonInvalidCredentials},
+		{"template may not override the operator's annotations", func(o *observation) {
+			o.ste.Spec.SecretTemplate = &v1alpha1.SecretTemplate{Annotations: map[string]string{v1alpha1.AnnotationEnrolledAt: "2000-01-01T00:00:00Z"}}
+		}, planStall, v1alpha1.ReasonInvalidSpec},
+		{"invalid label value is terminal before Cognito", func(o *observation) {
+			o.secret, o.rec, o.target = "", record{}, nil
+			o.ownership = ownNone
+			o.ste.Spec.SecretTemplate = &v1alpha1.SecretTemplate{Labels: map[string]string{"team": "not valid!"}}
+		}, planStall, v1alpha1.ReasonInvalidSpec},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := enrolled()
+			tc.change(o)
+			p := decide(o)
+			if p.name != tc.want {
+				t.Fatalf("plan %s (%s), want %s", p.name, p.why, tc.want)
+			}
+			if tc.reason != "" {
+				if got := asOutcome(p.err).reason; got != tc.reason {
+					t.Fatalf("reason %s, want %s", got, tc.reason)
+				}
+			}
+		})
+	}
+}
+
+func TestDecideAfterSignIn(t *testing.T) {
+	me := identity{pool: pool, user: "bot", sub: "sub-1"}
+	cases := []struct {
+		name   string
+		plan   planName
+		change func(o *observation)
+		view   cognitoView
+		want   step
+		reason string
+	}{
+		{"no factor: associate", planEnroll, nil, cognitoView{id: me, setup: true}, stepAssociate, ""},
+		{"staged seed proven: promote it, never associate", planResumePending, func(o *observation) { o.pending = seedB },
+			cognitoView{id: me, hasToken: true, proven: v1alpha1.KeyPendingSecret}, stepPromote, ""},
+		{"stored secret proven: keep it", planRepair, nil, cognitoView{id: me, hasToken: true, proven: v1alpha1.KeySecret}, stepKeep, ""},
+		{"rotation with the secret proven: associate", planRotate, nil,
+			cognitoView{id: me, hasToken: true, proven: v1alpha1.KeySecret}, stepAssociate, ""},
+		{"a token no seed proves is never replaced", planEnroll, func(o *observation) { o.secret = "" },
+			cognitoView{id: me, hasToken: true}, "", v1alpha1.ReasonAlreadyEnrolled},
+		{"stored seeds no longer answer", planRepair, nil, cognitoView{id: me, hasToken: true}, "", v1alpha1.ReasonAlreadyEnrolled},
+		{"another user", planRepair, nil, cognitoView{id: identity{pool: pool, user: "other", sub: "sub-2"}, hasToken: true},
+			"", v1alpha1.ReasonIdentityChanged},
+		{"an alias of the same user is the same identity", planRepair, nil,
+			cognitoView{id: identity{pool: pool, user: "bot", sub: "sub-1"}, proven: v1alpha1.KeySecret, hasToken: true}, stepKeep, ""},
+		{"another enrollment holds the claim", planEnroll, func(o *observation) { o.secret, o.rec = "", record{} },
+			cognitoView{id: me, setup: true, claim: claimState{state: claimOther, holder: types.NamespacedName{Namespace: "ns", Name: "first"}}},
+			"", v1alpha1.ReasonDuplicateEnrollment},
+		{"a proven seed wins the claim", planRepair, nil,
+			cognitoView{id: me, hasToken: true, proven: v1alpha1.KeySecret, claim: claimState{state: claimOther}}, stepKeep, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := enrolled()
+			if tc.change != nil {
+				tc.change(o)
+			}
+			v := tc.view
+			st, err := decideAfterSignIn(o, plan{name: tc.plan}, &v)
+			if tc.reason != "" {
+				if err == nil || asOutcome(err).reason != tc.reason {
+					t.Fatalf("got %s, %v; want reason %s", st, err, tc.reason)
+				}
+				return
+			}
+			if err != nil || st != tc.want {
+				t.Fatalf("got %s, %v; want %s", st, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDuplicateMessageNamesOnlySameNamespace(t *testing.T) {
+	o := enrolled()
+	o.secret, o.rec = "", record{}
+	v := cognitoView{id: identity{pool: pool, user: "bot"}, setup: true,
+		claim: claimState{state: claimOther, holder: types.NamespacedName{Namespace: "tenant-b", Name: "secret-project"}}}
+	_, err := decideAfterSignIn(o, plan{name: planEnroll}, &v)
+	if msg := asOutcome(err).message; contains(msg, "tenant-b") || contains(msg, "secret-project") {
+		t.Fatalf("message leaks another tenant's enrollment: %s", msg)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+var _ = totp.Fingerprint

@@ -1,0 +1,157 @@
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+// actWithCognito carries out a plan that needs Cognito: hear what Cognito
+// says, decide the step, then take it. Every write stores a seed before
+// Cognito can make it the user's token, and nothing stored is removed
+// before Cognito has proved it is not the user's token.
+func (x *run) actWithCognito(ctx context.Context) error {
+	if err := x.signIn(ctx); err != nil {
+		return err
+	}
+	st, err := decideAfterSignIn(x.o, x.p, x.view)
+	if err != nil {
+		if o := asOutcome(err); o.reason == v1alpha1.ReasonAlreadyEnrolled {
+			x.distrusted = true
+		}
+		return err
+	}
+	x.step = st
+	if err := x.r.takeClaim(ctx, x.view.id, x.o.ste, x.view.claim); err != nil {
+		return err
+	}
+	switch st {
+	case stepPromote:
+		return x.finish(ctx, x.o.pending)
+	case stepKeep:
+		return x.finish(ctx, x.o.secret)
+	}
+	return x.associateAndVerify(ctx)
+}
+
+// associateAndVerify asks Cognito for a new seed, stores it, verifies it.
+func (x *run) associateAndVerify(ctx context.Context) error {
+	if x.rotation {
+		// From here on the stored secret may stop working (Cognito may drop
+		// the old token at association), so the status says so first.
+		if err := x.r.markRotating(ctx, x); err != nil {
+			return err
+		}
+	}
+	cred := x.credential()
+	x.associated = true
+	res, err := x.api.AssociateSoftwareToken(ctx, cred)
+	if err != nil {
+		return err
+	}
+	if err := totp.CheckSecret(res.SecretCode); err != nil {
+		return retry(v1alpha1.ReasonCognitoUnavailable, "Cognito returned a secret code that is not a base32 seed")
+	}
+	x.association = res.SecretCode
+	if res.Session != "" {
+		x.session = res.Session
+	}
+	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
+		s.Data[v1alpha1.KeyPendingSecret] = []byte(x.association)
+		x.recordIdentity(s)
+	}); err != nil {
+		return err
+	}
+	ok, err := x.verify(ctx, x.credential(), x.association)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return retry(v1alpha1.ReasonVerificationFailed, "Cognito rejected the codes generated from the new secret (is the manager's clock right?); retrying")
+	}
+	x.verified = true
+	if x.session != "" {
+		res, err := x.api.RespondToAuthChallenge(ctx, x.answer(&cognito.AuthResult{Challenge: cognito.ChallengeMFASetup, Session: x.session}, nil))
+		if err != nil {
+			return err
+		}
+		x.session = ""
+		x.accessToken = res.AccessToken
+		if err := x.learnSub(ctx); err != nil {
+			return err
+		}
+	}
+	return x.finish(ctx, x.association)
+}
+
+// learnSub completes the identity once tokens exist (after MFA_SETUP).
+func (x *run) learnSub(ctx context.Context) error {
+	if c, err := cognito.TokenClaims(x.accessToken); err == nil && c.Sub != "" {
+		x.view.id.sub = c.Sub
+		return nil
+	}
+	u, err := x.api.GetUser(ctx, x.accessToken)
+	if err != nil {
+		return err
+	}
+	x.view.id.sub = u.Sub
+	return nil
+}
+
+// finish sets the preference for the proven seed and promotes it.
+func (x *run) finish(ctx context.Context, proven string) error {
+	if pref := x.o.ste.Spec.MFAPreference; pref != v1alpha1.MFAPreferenceNone {
+		if err := x.api.SetSoftwareTokenPreference(ctx, x.accessToken,
+			cognito.Preference{Enabled: true, Preferred: pref != v1alpha1.MFAPreferenceEnabled}); err != nil {
+			return err
+		}
+	}
+	return x.promote(ctx, proven)
+}
+
+// promote makes the proven seed the one consumers read, in one write that
+// also records the identity and this spec as enrolled.
+func (x *run) promote(ctx context.Context, proven string) error {
+	enrolledAt := x.r.Now()
+	if !x.verified && proven == x.o.secret && x.o.rec.enrolledAt != nil {
+		enrolledAt = *x.o.rec.enrolledAt
+	}
+	id := x.view.id
+	return x.writeSecret(ctx, func(s *corev1.Secret) {
+		s.Data[v1alpha1.KeySecret] = []byte(proven)
+		s.Data[v1alpha1.KeyOTPAuthURL] = []byte(otpURL(x.o.in.issuer, x.otpUser(id), proven))
+		delete(s.Data, v1alpha1.KeyPendingSecret)
+		for k, v := range recordAnnotations(x.o.ste, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
+			s.Annotations[k] = v
+		}
+	})
+}
+
+// recordIdentity writes whose seeds the Secret holds, with the first seed staged.
+func (x *run) recordIdentity(s *corev1.Secret) {
+	s.Annotations[v1alpha1.AnnotationUserPool] = x.view.id.pool
+	s.Annotations[v1alpha1.AnnotationUser] = x.view.id.user
+	if x.view.id.sub != "" {
+		s.Annotations[v1alpha1.AnnotationUserSub] = x.view.id.sub
+	}
+}
+
+func (x *run) otpUser(id identity) string {
+	for _, name := range []string{x.o.in.username, x.o.rec.signInName} {
+		if name != "" {
+			return name
+		}
+	}
+	return id.user
+}
+
+func (x *run) credential() cognito.Credential {
+	if x.session != "" {
+		return cognito.Credential{Session: x.session}
+	}
+	return cognito.Credential{AccessToken: x.accessToken}
+}

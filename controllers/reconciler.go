@@ -1,0 +1,190 @@
+// Package controllers holds the SoftwareTokenEnrollment reconciler. A
+// reconcile observes (observation.go), decides (decide.go, a pure function
+// with a name for every plan), and acts (enroll.go, finalize.go); only the
+// act and report steps write.
+package controllers
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+)
+
+// CognitoProvider hands out the Cognito client for a region.
+type CognitoProvider interface {
+	ForRegion(region string) cognito.Client
+	DefaultRegion() string
+}
+
+// Reconciler enrolls Cognito users in software-token MFA.
+type Reconciler struct {
+	// Client reads enrollments and Secret metadata from the cache and writes.
+	client.Client
+	// APIReader reads Secrets and claims straight from the API server, so
+	// the manager never caches the cluster's Secrets.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Cognito   CognitoProvider
+
+	// Now is the clock for TOTP codes, timestamps and timers.
+	Now func() time.Time
+	// RetryBase is the first retry delay after a failure; it doubles up to RetryMax.
+	RetryBase, RetryMax time.Duration
+	// Timeout bounds one reconcile's Cognito work.
+	Timeout time.Duration
+	// DeletionTimeout is how long deletionPolicy Disable keeps trying before
+	// it falls back to Retain.
+	DeletionTimeout time.Duration
+	// ClaimNamespace is the operator's own namespace, where the claims that
+	// keep two enrollments off one user live.
+	ClaimNamespace string
+}
+
+// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile observes, decides and acts.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	ste := &v1alpha1.SoftwareTokenEnrollment{}
+	if err := r.Get(ctx, req.NamespacedName, ste); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	// Reporting outlives the reconcile's deadline, so that a timeout is recorded.
+	reportCtx := context.WithoutCancel(ctx)
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	if !ste.DeletionTimestamp.IsZero() {
+		if !controllerutil.ContainsFinalizer(ste, v1alpha1.FinalizerEnrollment) {
+			return reconcile.Result{}, nil
+		}
+		return r.finalize(ctx, reportCtx, ste)
+	}
+	o, err := r.observe(ctx, ste)
+	if err != nil {
+		return r.report(reportCtx, &run{r: r, o: &observation{ste: ste, now: r.Now()}}, err)
+	}
+	p := decide(o)
+	x := r.newRun(o, p)
+	log.FromContext(ctx).V(1).Info("decided", "plan", p.name, "why", p.why)
+	return r.report(reportCtx, x, r.act(ctx, x))
+}
+
+// act carries out the plan.
+func (r *Reconciler) act(ctx context.Context, x *run) error {
+	switch x.p.name {
+	case planWait, planStall, planBackoff:
+		return x.p.err
+	}
+	if err := r.ensureFinalizer(ctx, x.o.ste); err != nil {
+		return err
+	}
+	if x.p.name == planUpToDate {
+		return x.repairMetadata(ctx)
+	}
+	if err := x.actWithCognito(ctx); err != nil {
+		return err
+	}
+	return r.protectCredentials(ctx, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+}
+
+// repairMetadata brings an up-to-date Secret's metadata, the claim and the
+// credentials' protection in line with the spec, without Cognito.
+func (x *run) repairMetadata(ctx context.Context) error {
+	x.view = &cognitoView{id: x.o.rec.identity()}
+	if x.o.claim.state == claimFree {
+		if err := x.r.takeClaim(ctx, x.view.id, x.o.ste, x.o.claim); err != nil {
+			return err
+		}
+	}
+	secret := x.o.secret
+	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
+		s.Data[v1alpha1.KeyOTPAuthURL] = []byte(otpURL(x.o.in.issuer, x.otpUser(x.view.id), secret))
+		s.Annotations[v1alpha1.AnnotationEnrolledGeneration] = generationString(x.o.ste)
+	}); err != nil {
+		return err
+	}
+	return x.r.protectCredentials(ctx, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+}
+
+// ensureFinalizer adds the finalizer before anything exists to clean up.
+func (r *Reconciler) ensureFinalizer(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment) error {
+	if controllerutil.ContainsFinalizer(ste, v1alpha1.FinalizerEnrollment) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(ste.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(ste, v1alpha1.FinalizerEnrollment)
+	if err := r.Patch(ctx, ste, patch); err != nil {
+		return kubeError("adding the finalizer", err)
+	}
+	return nil
+}
+
+// secretNamesIndex indexes enrollments by every Secret they read or write.
+const secretNamesIndex = ".spec.secretNames"
+
+// SetupWithManager registers the controller. Secrets are watched as metadata
+// only: enough to notice a change to one an enrollment names, without
+// caching the data of every Secret in the cluster.
+func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.SoftwareTokenEnrollment{},
+		secretNamesIndex, func(o client.Object) []string {
+			return referencedSecrets(o.(*v1alpha1.SoftwareTokenEnrollment))
+		}); err != nil {
+		return err
+	}
+	return builder.ControllerManagedBy(mgr).
+		For(&v1alpha1.SoftwareTokenEnrollment{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForSecret)).
+		WithOptions(opts).
+		Complete(r)
+}
+
+func (r *Reconciler) enrollmentsForSecret(ctx context.Context, secret client.Object) []reconcile.Request {
+	var list v1alpha1.SoftwareTokenEnrollmentList
+	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()),
+		client.MatchingFields{secretNamesIndex: secret.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, ste := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ste.Namespace, Name: ste.Name}})
+	}
+	return reqs
+}
+
+func referencedSecrets(ste *v1alpha1.SoftwareTokenEnrollment) []string {
+	names := []string{v1alpha1.SecretNameOf(ste)}
+	if ref := ste.Spec.CredentialsSecretRef; ref != nil {
+		names = append(names, ref.Name)
+	}
+	if ref := ste.Spec.AccessTokenSecretRef; ref != nil {
+		names = append(names, ref.Name)
+	}
+	if ref := ste.Spec.ClientSecretRef; ref != nil {
+		names = append(names, ref.Name)
+	}
+	return names
+}

@@ -1,0 +1,124 @@
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+// record is what the enrollment's Secret says was enrolled. The Secret is
+// read fresh from the API server, so it is the durable truth; the status
+// may be served stale by the cache.
+type record struct {
+	generation    string
+	spec          string
+	enrolledAt    *time.Time
+	fingerprint   string
+	rotateHandled string
+	pool          string
+	user          string
+	sub           string
+	signInName    string
+	retainedFrom  string
+}
+
+func readRecord(s *corev1.Secret) record {
+	if s == nil {
+		return record{}
+	}
+	a := s.Annotations
+	rec := record{generation: a[v1alpha1.AnnotationEnrolledGeneration], spec: a[v1alpha1.AnnotationEnrolledSpec],
+		fingerprint: a[v1alpha1.AnnotationFingerprint], rotateHandled: a[v1alpha1.AnnotationRotateHandled],
+		pool: a[v1alpha1.AnnotationUserPool], user: a[v1alpha1.AnnotationUser], sub: a[v1alpha1.AnnotationUserSub],
+		signInName: a[v1alpha1.AnnotationSignInName], retainedFrom: a[v1alpha1.AnnotationRetainedFrom]}
+	if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationEnrolledAt]); err == nil {
+		rec.enrolledAt = &t
+	}
+	return rec
+}
+
+// hasIdentity says the record names the user its seeds belong to. Secrets
+// written before identities were recorded lack it; they are migrated by
+// the first reconcile that proves their seed.
+func (rec record) hasIdentity() bool { return rec.pool != "" && rec.user != "" }
+
+// identity is the user a sign-in showed: the pool, Cognito's canonical
+// username and, once tokens were seen, the user's sub.
+type identity struct {
+	pool, user, sub string
+}
+
+func (id identity) String() string {
+	s := fmt.Sprintf("user %q of pool %q", id.user, id.pool)
+	if id.sub != "" {
+		s += " (sub " + id.sub + ")"
+	}
+	return s
+}
+
+// sameUser says two identities are one user: the sub decides when both
+// know it; otherwise the canonical username, which Cognito never changes.
+func (rec record) sameUser(id identity) bool {
+	if rec.pool != id.pool {
+		return false
+	}
+	if rec.sub != "" && id.sub != "" {
+		return rec.sub == id.sub
+	}
+	return rec.user == id.user
+}
+
+func (rec record) identity() identity { return identity{pool: rec.pool, user: rec.user, sub: rec.sub} }
+
+// cognitoSpecHash identifies the spec fields that need Cognito to apply:
+// other edits (secretTemplate, issuer, rotation) are applied locally, with
+// no sign-in, so a Ready enrollment stays Ready through them.
+func cognitoSpecHash(ste *v1alpha1.SoftwareTokenEnrollment) string {
+	s := &ste.Spec
+	ref := func(name, key string) string { return name + "/" + key }
+	cred, tok, cs := "", "", ""
+	if s.CredentialsSecretRef != nil {
+		cred = s.CredentialsSecretRef.Name
+	}
+	if s.AccessTokenSecretRef != nil {
+		tok = ref(s.AccessTokenSecretRef.Name, s.AccessTokenSecretRef.Key)
+	}
+	if s.ClientSecretRef != nil {
+		cs = ref(s.ClientSecretRef.Name, s.ClientSecretRef.Key)
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
+		s.UserPoolID, s.Region, s.ClientID, cred, tok, cs, s.MFAPreference)))
+	return hex.EncodeToString(sum[:6])
+}
+
+// recordAnnotations is what promote writes: the record of a proven seed.
+// A rotate request counts as handled only when a new seed was promoted.
+func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, id identity, signInName, secret string, enrolledAt time.Time, newSeed bool) map[string]string {
+	a := map[string]string{
+		v1alpha1.AnnotationEnrolledGeneration: strconv.FormatInt(ste.Generation, 10),
+		v1alpha1.AnnotationEnrolledSpec:       cognitoSpecHash(ste),
+		v1alpha1.AnnotationEnrolledAt:         enrolledAt.UTC().Format(time.RFC3339),
+		v1alpha1.AnnotationFingerprint:        totp.Fingerprint(secret),
+		v1alpha1.AnnotationUserPool:           id.pool,
+		v1alpha1.AnnotationUser:               id.user,
+		v1alpha1.AnnotationUserSub:            id.sub,
+		v1alpha1.AnnotationSignInName:         signInName,
+	}
+	if v := ste.Annotations[v1alpha1.AnnotationRotate]; v != "" && newSeed {
+		a[v1alpha1.AnnotationRotateHandled] = v
+	}
+	return a
+}
+
+func generationString(ste *v1alpha1.SoftwareTokenEnrollment) string {
+	return strconv.FormatInt(ste.Generation, 10)
+}
+
+func otpURL(issuer, user, secret string) string { return totp.URL(issuer, user, secret) }

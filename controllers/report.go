@@ -1,0 +1,289 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/conditions"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/metrics"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+// statusWriteTimeout bounds the report's writes, which run after the
+// reconcile's own deadline may have passed.
+const statusWriteTimeout = 15 * time.Second
+
+// event is one Event to emit after the status is written.
+type event struct{ kind, reason, note string }
+
+// report writes what the reconcile ended with into the status (only when it
+// changed), emits Events for transitions, and decides when to come back.
+func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcile.Result, error) {
+	if x.p.name == planBackoff {
+		return reconcile.Result{RequeueAfter: x.p.retryIn}, nil
+	}
+	ste := x.o.ste
+	before := ste.DeepCopy()
+	st := &ste.Status
+	st.ObservedGeneration = ste.Generation
+	st.SecretName = v1alpha1.SecretNameOf(ste)
+	var result reconcile.Result
+	var ev *event
+	if runErr == nil {
+		ev = x.markEnrolled(before)
+		if next := st.NextRotationTime; next != nil {
+			result.RequeueAfter = max(next.Sub(r.Now()), time.Second)
+		}
+	} else {
+		o := asOutcome(runErr)
+		o.message = cognito.Redact(o.message, x.secretValues()...)
+		result.RequeueAfter = x.markFailed(o)
+		if prev := failureReason(before); prev != o.reason {
+			kind := corev1.EventTypeWarning
+			if o.waiting {
+				kind = corev1.EventTypeNormal
+			}
+			ev = &event{kind, o.reason, o.message}
+		}
+		if !o.waiting {
+			metrics.Failures.WithLabelValues(o.reason).Inc()
+		}
+		log.FromContext(ctx).Info("enrollment not complete", "plan", x.p.name, "reason", o.reason, "class", o.class.String(),
+			"message", o.message, "retryAfter", result.RequeueAfter)
+	}
+	wctx, cancel := context.WithTimeout(ctx, statusWriteTimeout)
+	defer cancel()
+	if !equality.Semantic.DeepEqual(before.Status, ste.Status) {
+		// The lock keeps a reconcile that read a stale status from the cache
+		// from writing it back over a newer one.
+		if err := r.Status().Patch(wctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			if apierrors.IsConflict(err) {
+				return reconcile.Result{Requeue: true}, nil
+			}
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if ev != nil {
+		r.Recorder.Eventf(ste, nil, ev.kind, ev.reason, "Enroll", "%s", ev.note)
+	}
+	return result, nil
+}
+
+// failureReason is the reason of the failure a status reports, or "".
+func failureReason(ste *v1alpha1.SoftwareTokenEnrollment) string {
+	for _, t := range []string{v1alpha1.ConditionStalled, v1alpha1.ConditionReconciling, v1alpha1.ConditionRotationFailed} {
+		if c := conditions.Get(ste.Status.Conditions, t); c != nil && c.Status == metav1.ConditionTrue {
+			return c.Reason
+		}
+	}
+	if c := conditions.Get(ste.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+		return c.Reason
+	}
+	return ""
+}
+
+// markEnrolled records success from the Secret's record, and returns the
+// Event that marks it, if it is news.
+func (x *run) markEnrolled(before *v1alpha1.SoftwareTokenEnrollment) *event {
+	ste := x.o.ste
+	st := &ste.Status
+	rec := readRecord(x.o.target)
+	secret := x.o.secret
+	if x.o.target != nil {
+		secret = string(x.o.target.Data[v1alpha1.KeySecret])
+	}
+	st.SecretFingerprint = totp.Fingerprint(secret)
+	if rec.enrolledAt != nil {
+		t := metav1.NewTime(*rec.enrolledAt)
+		st.EnrolledTime = &t
+	}
+	st.User = rec.user
+	st.InputsFingerprint = x.o.in.hash
+	if x.rotation && !x.newSeed() {
+		// A failed rotation resolved by proving the old secret: Ready again,
+		// but the rotation is still owed, after a backoff that keeps growing.
+		st.NextAttemptTime = &metav1.Time{Time: x.r.Now().Add(x.r.backoff(max(st.FailedAttempts, 1), cognito.Retryable))}
+	} else {
+		st.FailedAttempts, st.LastFailureTime, st.NextAttemptTime = 0, nil, nil
+		st.LastRotateRequest = ste.Annotations[v1alpha1.AnnotationRotate]
+	}
+	if x.verified || st.FriendlyDeviceName == "" {
+		st.FriendlyDeviceName = x.o.in.deviceName
+	}
+	if x.verifyStatus != "" {
+		st.VerificationStatus = v1alpha1.VerificationStatus(x.verifyStatus)
+	} else if st.VerificationStatus == "" {
+		st.VerificationStatus = cognito.VerifySuccess
+	}
+	if x.rotation && x.newSeed() {
+		conditions.Set(&st.Conditions, ste.Generation, v1alpha1.ConditionRotationFailed, metav1.ConditionFalse,
+			v1alpha1.ReasonRotated, "the last rotation succeeded")
+		metrics.Rotations.WithLabelValues("success").Inc()
+	}
+	x.o.rec = rec
+	if next := x.o.nextRotation(); next != nil {
+		t := metav1.NewTime(*next)
+		st.NextRotationTime = &t
+	} else {
+		st.NextRotationTime = nil
+	}
+	conditions.MarkReady(&st.Conditions, ste.Generation, v1alpha1.ReasonEnrolled, readyMessage(st.SecretName))
+	switch {
+	case x.rotation && x.newSeed():
+		return &event{corev1.EventTypeNormal, v1alpha1.ReasonRotated, fmt.Sprintf(
+			"Rotated: a new verified secret replaced the previous one in Secret %q (%s)", st.SecretName, st.SecretFingerprint)}
+	case x.verified:
+		if before.Status.EnrolledTime == nil {
+			metrics.TimeToReady.Observe(x.r.Now().Sub(ste.CreationTimestamp.Time).Seconds())
+		}
+		return &event{corev1.EventTypeNormal, "Verified", fmt.Sprintf(
+			"Verified a new software token; its secret is in Secret %q (%s)", st.SecretName, st.SecretFingerprint)}
+	case !conditions.IsTrue(before.Status.Conditions, v1alpha1.ConditionReady):
+		return &event{corev1.EventTypeNormal, v1alpha1.ReasonEnrolled, readyMessage(st.SecretName)}
+	}
+	return nil
+}
+
+// markFailed records a failure and returns when to retry. Ready stays True
+// while the stored secret still works; it goes False only when no working
+// seed is known.
+func (x *run) markFailed(o *outcome) time.Duration {
+	ste := x.o.ste
+	st := &ste.Status
+	gen := ste.Generation
+	if h := x.o.in.hash; h != "" && st.InputsFingerprint != h {
+		// New inputs: earlier failures say nothing about these.
+		st.FailedAttempts, st.InputsFingerprint = 0, h
+	}
+	if x.verifyStatus != "" {
+		st.VerificationStatus = v1alpha1.VerificationStatus(x.verifyStatus)
+	}
+	trusted := x.trusted()
+	msg := o.message
+	if x.rotation && x.associated {
+		return x.markRotationUnresolved(o)
+	}
+	switch {
+	case trusted && x.rotation:
+		msg = "rotation failed, the previous secret stays in place: " + msg
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionRotationFailed, metav1.ConditionTrue, o.reason, msg)
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled, readyMessage(st.SecretName))
+		metrics.Rotations.WithLabelValues("failure").Inc()
+	case trusted:
+		msg = "the stored secret still works, but the spec is not fully applied: " + msg
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled, readyMessage(st.SecretName))
+	default:
+		conditions.MarkNotReady(&st.Conditions, gen, o.reason, msg)
+	}
+	switch {
+	case o.class == cognito.Terminal && trusted && x.rotation:
+		// Retried at the next rotate value, or the interval (at most RetryMax) from now.
+		conditions.Delete(&st.Conditions, v1alpha1.ConditionReconciling)
+		conditions.Delete(&st.Conditions, v1alpha1.ConditionStalled)
+		st.LastRotateRequest = ste.Annotations[v1alpha1.AnnotationRotate]
+		st.NextAttemptTime = nil
+		if rot := ste.Spec.Rotation; rot != nil && rot.Interval != nil {
+			next := metav1.NewTime(x.r.Now().Add(min(x.r.RetryMax, rot.Interval.Duration)))
+			st.NextRotationTime = &next
+			return max(next.Sub(x.r.Now()), time.Second)
+		}
+		return 0
+	case o.class == cognito.Terminal:
+		conditions.MarkStalled(&st.Conditions, gen, o.reason, msg)
+		st.NextAttemptTime = nil
+		return 0
+	case o.waiting:
+		conditions.MarkReconciling(&st.Conditions, gen, o.reason, msg)
+		return 0
+	}
+	conditions.MarkReconciling(&st.Conditions, gen, o.reason, msg)
+	st.FailedAttempts++
+	now := x.r.Now()
+	d := x.r.backoff(st.FailedAttempts, o.class)
+	st.LastFailureTime = &metav1.Time{Time: now}
+	st.NextAttemptTime = &metav1.Time{Time: now.Add(d)}
+	return d
+}
+
+// markRotationUnresolved records a rotation that failed after its
+// association: which secret Cognito holds is unknown until a sign-in
+// proves one, so the enrollment is not Ready and comes back after a
+// backoff to find out, whatever the failure's class. A terminal failure
+// is not retried for the same request, nor before the deferral.
+func (x *run) markRotationUnresolved(o *outcome) time.Duration {
+	ste := x.o.ste
+	st := &ste.Status
+	gen := ste.Generation
+	msg := "rotation failed after a new token was associated; the next attempt proves which stored secret Cognito holds: " + o.message
+	conditions.Set(&st.Conditions, gen, v1alpha1.ConditionRotationFailed, metav1.ConditionTrue, o.reason, msg)
+	conditions.MarkNotReady(&st.Conditions, gen, o.reason, msg)
+	conditions.MarkReconciling(&st.Conditions, gen, o.reason, msg)
+	metrics.Rotations.WithLabelValues("failure").Inc()
+	if o.class == cognito.Terminal {
+		st.LastRotateRequest = ste.Annotations[v1alpha1.AnnotationRotate]
+		if rot := ste.Spec.Rotation; rot != nil && rot.Interval != nil {
+			next := metav1.NewTime(x.r.Now().Add(min(x.r.RetryMax, rot.Interval.Duration)))
+			st.NextRotationTime = &next
+		}
+	}
+	st.FailedAttempts++
+	now := x.r.Now()
+	d := x.r.backoff(st.FailedAttempts, o.class)
+	st.LastFailureTime = &metav1.Time{Time: now}
+	st.NextAttemptTime = &metav1.Time{Time: now.Add(d)}
+	return d
+}
+
+// markRotating says, before the association, that the stored secret may
+// stop working until the new one is promoted.
+func (r *Reconciler) markRotating(ctx context.Context, x *run) error {
+	ste := x.o.ste
+	before := ste.DeepCopy()
+	msg := "rotating: a new secret is being associated and verified; the stored one may stop working until the new one is promoted"
+	conditions.MarkNotReady(&ste.Status.Conditions, ste.Generation, v1alpha1.ReasonRotating, msg)
+	conditions.MarkReconciling(&ste.Status.Conditions, ste.Generation, v1alpha1.ReasonRotating, msg)
+	ste.Status.ObservedGeneration = ste.Generation
+	if err := r.Status().Patch(ctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return kubeError("recording the rotation", err)
+	}
+	return nil
+}
+
+// backoff doubles from RetryBase (twice that when throttled) up to RetryMax,
+// with ±20% jitter so that enrollments failing together spread out.
+func (r *Reconciler) backoff(attempts int32, class cognito.Class) time.Duration {
+	d := r.RetryBase
+	if class == cognito.Throttled {
+		d *= 2
+	}
+	for i := int32(1); i < attempts && d < r.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, r.RetryMax)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func readyMessage(secretName string) string {
+	return fmt.Sprintf("software-token MFA is enrolled and verified; the secret is in Secret %q", secretName)
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	return meta.FindStatusCondition(conds, t)
+}
+
+func isTrue(conds []metav1.Condition, t string) bool {
+	return meta.IsStatusConditionTrue(conds, t)
+}

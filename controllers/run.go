@@ -1,0 +1,87 @@
+package controllers
+
+import (
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+// run is one reconcile's working state while it acts. Secret material lives
+// here, in memory, for the length of the reconcile only.
+type run struct {
+	r   *Reconciler
+	o   *observation
+	p   plan
+	api cognito.Client
+
+	accessToken string
+	// session is the MFA_SETUP session while that flow lasts.
+	session string
+	// association is a seed Cognito just handed out.
+	association string
+	view        *cognitoView
+	step        step
+
+	// associated: AssociateSoftwareToken was sent in this reconcile.
+	associated bool
+	// verified: a new seed was verified in this reconcile.
+	verified     bool
+	verifyStatus string
+	// rotation: this reconcile replaces a working seed.
+	rotation bool
+	// distrusted: Cognito showed that the stored secret may no longer work.
+	distrusted bool
+}
+
+func (r *Reconciler) newRun(o *observation, p plan) *run {
+	x := &run{r: r, o: o, p: p}
+	x.rotation = p.name == planRotate || (p.name == planResumePending && o.secret != "")
+	return x
+}
+
+// trusted says the stored secret still works as far as anyone knows: the
+// enrollment may stay Ready through a failure.
+func (x *run) trusted() bool {
+	return x.o.seedTrusted() && !x.distrusted && !x.associated
+}
+
+// newSeed says this reconcile made a new seed the user's token: verified
+// one, or proved a staged one.
+func (x *run) newSeed() bool { return x.verified || x.step == stepPromote }
+
+// stored is a seed stored under key, or "".
+func (x *run) stored(key string) string {
+	switch key {
+	case v1alpha1.KeySecret:
+		return x.o.secret
+	case v1alpha1.KeyPendingSecret:
+		return x.o.pending
+	}
+	return ""
+}
+
+// candidates are the stored seeds worth proving, the staged one first: if it
+// was verified before a crash, it is the one Cognito now holds.
+func (x *run) candidates() []string {
+	var out []string
+	for _, k := range []string{v1alpha1.KeyPendingSecret, v1alpha1.KeySecret} {
+		if x.stored(k) != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// secretValues is every sensitive value this reconcile holds, so that any
+// text leaving it can be scrubbed of them.
+func (x *run) secretValues() []string {
+	in := &x.o.in
+	return []string{in.password, in.accessToken, in.appClient.Secret, x.accessToken, x.session, x.association,
+		x.o.secret, x.o.pending}
+}
+
+func (x *run) tryCodes(secret string, send func(code string) error) (bool, error) {
+	return cognito.SendCodes(secret, x.r.Now(), send)
+}
+
+var _ = totp.Fingerprint

@@ -1,0 +1,121 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+)
+
+// writeSecret applies change to the enrollment's Secret, creating it if
+// needed (or adopting a retained one), and writes only when something
+// differs. The operator's metadata always wins over secretTemplate.
+func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret)) error {
+	ste := x.o.ste
+	current := x.o.target
+	desired := current.DeepCopy()
+	if desired == nil {
+		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ste.Namespace, Name: v1alpha1.SecretNameOf(ste)},
+			Type: corev1.SecretTypeOpaque}
+	}
+	if desired.Data == nil {
+		desired.Data = map[string][]byte{}
+	}
+	if desired.Annotations == nil {
+		desired.Annotations = map[string]string{}
+	}
+	if desired.Labels == nil {
+		desired.Labels = map[string]string{}
+	}
+	change(desired)
+	if x.o.in.username != "" {
+		desired.Data[v1alpha1.KeyUsername] = []byte(x.o.in.username)
+	}
+	applyTemplate(desired, ste)
+	delete(desired.Annotations, v1alpha1.AnnotationRetainedFrom)
+	if ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable {
+		controllerutil.AddFinalizer(desired, v1alpha1.FinalizerProtect)
+	} else {
+		controllerutil.RemoveFinalizer(desired, v1alpha1.FinalizerProtect)
+	}
+	if err := controllerutil.SetControllerReference(ste, desired, x.r.Scheme()); err != nil {
+		return err
+	}
+	if current != nil && secretEqual(current, desired) {
+		return nil
+	}
+	var err error
+	if current == nil {
+		err = x.r.Create(ctx, desired)
+	} else {
+		err = x.r.Update(ctx, desired)
+	}
+	if err != nil {
+		return kubeError(fmt.Sprintf("writing Secret %q", desired.Name), err)
+	}
+	x.o.target, x.o.ownership = desired, ownOwned
+	return nil
+}
+
+// applyTemplate sets the spec's secretTemplate, then the operator's labels
+// on top, leaving other metadata alone.
+func applyTemplate(s *corev1.Secret, ste *v1alpha1.SoftwareTokenEnrollment) {
+	if t := ste.Spec.SecretTemplate; t != nil {
+		for k, v := range t.Labels {
+			if !isOperatorKey(k) {
+				s.Labels[k] = v
+			}
+		}
+		for k, v := range t.Annotations {
+			if !isOperatorKey(k) {
+				s.Annotations[k] = v
+			}
+		}
+	}
+	s.Labels[v1alpha1.LabelManagedBy] = v1alpha1.ManagedByValue
+	s.Labels[v1alpha1.LabelEnrollment] = ste.Name
+}
+
+func secretEqual(a, b *corev1.Secret) bool {
+	return maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
+		maps.EqualFunc(a.Data, b.Data, func(x, y []byte) bool { return string(x) == string(y) }) &&
+		len(a.OwnerReferences) == len(b.OwnerReferences) && equalStrings(a.Finalizers, b.Finalizers)
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// protectCredentials keeps the credentials Secret from a namespace
+// deletion while deletionPolicy Disable needs it, and lets it go otherwise.
+func (r *Reconciler) protectCredentials(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment, creds *corev1.Secret, protect bool) error {
+	if creds == nil || controllerutil.ContainsFinalizer(creds, v1alpha1.FinalizerProtect) == protect {
+		return nil
+	}
+	if protect && !creds.DeletionTimestamp.IsZero() {
+		return nil // the API server refuses new finalizers on an object being deleted
+	}
+	s := creds.DeepCopy()
+	if protect {
+		controllerutil.AddFinalizer(s, v1alpha1.FinalizerProtect)
+	} else {
+		controllerutil.RemoveFinalizer(s, v1alpha1.FinalizerProtect)
+	}
+	if err := r.Update(ctx, s); err != nil {
+		return kubeError(fmt.Sprintf("updating the finalizers of Secret %q", s.Name), err)
+	}
+	return nil
+}

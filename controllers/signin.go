@@ -1,0 +1,186 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+)
+
+// signIn hears what Cognito says about the user, once: it signs in (or
+// uses the given access token), answers an MFA challenge with the stored
+// seeds, and learns who the user is. The only seeds it can prove are those
+// Cognito accepts; it associates nothing.
+func (x *run) signIn(ctx context.Context) error {
+	x.api = x.r.Cognito.ForRegion(x.o.in.region)
+	x.view = &cognitoView{id: identity{pool: x.o.ste.Spec.UserPoolID}}
+	if x.o.in.accessToken != "" {
+		x.accessToken = x.o.in.accessToken
+		return x.withTokens(ctx, true)
+	}
+	in := &x.o.in
+	res, err := x.api.InitiateAuth(ctx, cognito.SignIn{Client: in.appClient, Username: in.username, Password: in.password})
+	if err != nil {
+		return err
+	}
+	return x.followChallenge(ctx, res)
+}
+
+// followChallenge follows a sign-in result to tokens or an MFA_SETUP session.
+func (x *run) followChallenge(ctx context.Context, res *cognito.AuthResult) error {
+	if res.Username != "" {
+		// The canonical username: sign-in by alias answers challenges with it.
+		x.view.id.user = res.Username
+	}
+	switch res.Challenge {
+	case "":
+		x.accessToken = res.AccessToken
+		return x.withTokens(ctx, x.view.proven == "")
+	case cognito.ChallengeMFASetup:
+		x.view.setup, x.session = true, res.Session
+		if x.view.id.user == "" {
+			x.view.id.user = x.o.in.username
+		}
+		return x.heard(ctx)
+	case cognito.ChallengeSelectMFAType:
+		if offered := res.ChallengeParameters["MFAS_CAN_CHOOSE"]; offered != "" && !strings.Contains(offered, cognito.ChallengeSoftwareTokenMFA) {
+			return stall(v1alpha1.ChallengeReason(res.Challenge), fmt.Sprintf(
+				"signing in as %q offers the factors %s and not SOFTWARE_TOKEN_MFA: the operator answers only software-token challenges",
+				x.o.in.username, offered))
+		}
+		x.view.hasToken = true
+		if len(x.candidates()) == 0 {
+			return x.heard(ctx)
+		}
+		next, err := x.api.RespondToAuthChallenge(ctx, x.answer(res, map[string]string{"ANSWER": cognito.ChallengeSoftwareTokenMFA}))
+		if err != nil {
+			return err
+		}
+		return x.followChallenge(ctx, next)
+	case cognito.ChallengeSoftwareTokenMFA:
+		x.view.hasToken = true
+		return x.answerWithStoredSeeds(ctx, res)
+	default:
+		return stall(v1alpha1.ChallengeReason(res.Challenge), fmt.Sprintf(
+			"signing in as %q returned the challenge %s, which the operator cannot answer; resolve it for the user, then update the credentials Secret",
+			x.o.in.username, res.Challenge))
+	}
+}
+
+// answerWithStoredSeeds answers SOFTWARE_TOKEN_MFA with codes from the
+// stored seeds: the one that passes is proven to be the user's token, and
+// the others are proven not to be.
+func (x *run) answerWithStoredSeeds(ctx context.Context, res *cognito.AuthResult) error {
+	for _, key := range x.candidates() {
+		var tokens *cognito.AuthResult
+		ok, err := x.tryCodes(x.stored(key), func(code string) error {
+			var err error
+			tokens, err = x.api.RespondToAuthChallenge(ctx, x.answer(res, map[string]string{"SOFTWARE_TOKEN_MFA_CODE": code}))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if ok {
+			x.view.proven = key
+			return x.followChallenge(ctx, tokens)
+		}
+	}
+	if x.view.id.user == "" {
+		x.view.id.user = x.o.in.username
+	}
+	return x.heard(ctx)
+}
+
+// withTokens learns who the user is from the access token, and, when no
+// challenge showed it, whether the user has a software token (GetUser) and
+// whether a stored seed is it (VerifySoftwareToken).
+func (x *run) withTokens(ctx context.Context, askUser bool) error {
+	if c, err := cognito.TokenClaims(x.accessToken); err == nil {
+		if c.PoolID() != "" && c.PoolID() != x.o.ste.Spec.UserPoolID {
+			return stall(v1alpha1.ReasonUserPoolMismatch, fmt.Sprintf(
+				"the app client signs users in to pool %q, not to spec.userPoolID %q", c.PoolID(), x.o.ste.Spec.UserPoolID))
+		}
+		x.view.id.sub = c.Sub
+		if c.Username != "" {
+			x.view.id.user = c.Username
+		}
+	}
+	if askUser || x.view.id.user == "" || x.view.id.sub == "" {
+		u, err := x.api.GetUser(ctx, x.accessToken)
+		if err != nil {
+			return err
+		}
+		x.view.id.user, x.view.id.sub = u.Username, u.Sub
+		x.view.hasToken = x.view.hasToken || slices.Contains(u.MFASettings, cognito.ChallengeSoftwareTokenMFA)
+	}
+	if x.view.proven == "" {
+		// No challenge proved a seed: ask VerifySoftwareToken, which checks a
+		// code against the pending association, or the verified token.
+		for _, key := range x.candidates() {
+			ok, err := x.prove(ctx, x.stored(key))
+			if err != nil {
+				return err
+			}
+			if ok {
+				x.view.proven = key
+				break
+			}
+		}
+	}
+	return x.heard(ctx)
+}
+
+// heard completes the view with the claim on the user.
+func (x *run) heard(ctx context.Context) error {
+	st, err := x.r.readClaim(ctx, x.view.id, x.o.ste)
+	x.view.claim = st
+	return err
+}
+
+func (x *run) answer(res *cognito.AuthResult, responses map[string]string) cognito.ChallengeAnswer {
+	username := x.view.id.user
+	if username == "" {
+		username = x.o.in.username
+	}
+	return cognito.ChallengeAnswer{Client: x.o.in.appClient, Username: username, Challenge: res.Challenge,
+		Session: res.Session, Responses: responses}
+}
+
+// prove asks VerifySoftwareToken whether a stored seed is the user's
+// association. Cognito's "no association" answer proves it is not.
+func (x *run) prove(ctx context.Context, secret string) (bool, error) {
+	ok, err := x.verify(ctx, cognito.Credential{AccessToken: x.accessToken}, secret)
+	if cognito.HasCode(err, "InvalidParameterException") {
+		return false, nil
+	}
+	return ok, err
+}
+
+// verify sends VerifySoftwareToken with codes from secret. A seed Cognito
+// rejects, or an association that does not exist, is ok=false.
+func (x *run) verify(ctx context.Context, cred cognito.Credential, secret string) (bool, error) {
+	var res *cognito.Verification
+	ok, err := x.tryCodes(secret, func(code string) error {
+		var err error
+		res, err = x.api.VerifySoftwareToken(ctx, cognito.Verify{Credential: cred, Code: code, DeviceName: x.o.in.deviceName})
+		return err
+	})
+	if err != nil || !ok {
+		return false, err
+	}
+	x.verifyStatus = res.Status
+	if res.Status != cognito.VerifySuccess {
+		// Status ERROR says nothing about the seed (clock skew, too many
+		// attempts, per the API reference): retry, never re-associate.
+		return false, retry(v1alpha1.ReasonVerificationFailed,
+			"VerifySoftwareToken answered Status ERROR (clock skew or too many attempts); retrying with backoff")
+	}
+	if res.Session != "" {
+		x.session = res.Session
+	}
+	return true, nil
+}
