@@ -99,7 +99,7 @@ func TestDecide(t *testing.T) {
 			o.pending = seedB
 			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, FailedAttempts: 2, InputsFingerprint: "h1",
 				NextAttemptTime: &metav1.Time{Time: t0.Add(time.Minute)},
-				Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonVerificationFailed}}}
+				Conditions:      []metav1.Condition{{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonVerificationFailed}}}
 		}, planBackoff, v1alpha1.ReasonVerificationFailed},
 		{"new inputs cut the backoff short", func(o *observation) {
 			o.pending = seedB

@@ -20,9 +20,9 @@ func (x *run) actWithCognito(ctx context.Context) error {
 	}
 	st, err := decideAfterSignIn(x.o, x.p, x.view)
 	if err != nil {
-		if o := asOutcome(err); o.reason == v1alpha1.ReasonAlreadyEnrolled {
-			x.distrusted = true
-		}
+		// Cognito showed the stored secret is not (or no longer) this
+		// enrollment's working seed: another user, or a token it does not answer.
+		x.distrusted = true
 		return err
 	}
 	x.step = st

@@ -64,8 +64,11 @@ type Reconciler struct {
 
 // Reconcile observes, decides and acts.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	// Read fresh, not from the cache: the status carries the backoff and the
+	// stall, and a stale copy would let a reconcile triggered by the
+	// operator's own writes act again before the failure it just had is seen.
 	ste := &v1alpha1.SoftwareTokenEnrollment{}
-	if err := r.Get(ctx, req.NamespacedName, ste); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, ste); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	// Reporting outlives the reconcile's deadline, so that a timeout is recorded.

@@ -208,6 +208,22 @@ func (s *Server) InjectFault(op string, faults ...Fault) {
 	s.faults[op] = append(s.faults[op], faults...)
 }
 
+// ResetFaults drops every fault still queued for user ("" drops the faults
+// not limited to a user).
+func (s *Server) ResetFaults(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for op, fs := range s.faults {
+		keep := fs[:0]
+		for _, f := range fs {
+			if f.User != user {
+				keep = append(keep, f)
+			}
+		}
+		s.faults[op] = keep
+	}
+}
+
 // takeFault removes and returns the first fault queued for op that matches the request.
 func (s *Server) takeFault(op string, body []byte) (Fault, bool) {
 	user := ""

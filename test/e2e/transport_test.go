@@ -32,7 +32,13 @@ func TestCognitoUnreachable(t *testing.T) {
 		t.Fatalf("message does not say why: %q", msg)
 	}
 	time.Sleep(3 * time.Second)
-	ste = waitCondition(t, r.ns, "offline", v1alpha1.ConditionStalled, "False", v1alpha1.ReasonCognitoUnavailable)
+	// Still retrying, never stalled: Stalled is absent while not True.
+	ste = waitCondition(t, r.ns, "offline", v1alpha1.ConditionReconciling, "True", v1alpha1.ReasonCognitoUnavailable)
+	for _, c := range ste.Status.Conditions {
+		if c.Type == v1alpha1.ConditionStalled {
+			t.Fatalf("stalled on a transient failure: %+v", c)
+		}
+	}
 	if n := ste.Status.FailedAttempts; n < 2 || n > 6 {
 		t.Fatalf("%d attempts in about 3 s with a 200ms base delay: want a doubling backoff", n)
 	}
