@@ -169,5 +169,5 @@ bench: envtest-bins cognito-local build ## Measure the operator against a bare l
 ##@ Demo
 
 .PHONY: demo
-demo: envtest-bins cognito-local build ## Enrol a user on an embedded local setup (API server + cognito-local); DEMO_KEEP=1 keeps it up.
+demo: envtest-bins cognito-local build ## Enroll a user on an embedded local setup (API server + cognito-local); DEMO_KEEP=1 keeps it up.
 	go run ./cmd/demo

@@ -60,7 +60,7 @@ func TestTerminalFailuresStall(t *testing.T) {
 		}, reason: v1alpha1.ReasonSoftwareTokenMFANotEnabled},
 		{name: "already enrolled elsewhere", mfa: cognitofake.MFAOn, setup: func(w *world) {
 			w.credentials()
-			w.enrolElsewhere()
+			w.enrollElsewhere()
 		}, reason: v1alpha1.ReasonAlreadyEnrolled, message: "an administrator must reset the user's MFA"},
 		{name: "expired access token", setup: func(w *world) {
 			fake.CreateClient(cognitofake.AppClient{ID: w.clientID, PoolID: w.poolID, AccessTokenValidity: time.Millisecond})
@@ -131,8 +131,8 @@ func accessTokenSpec(w *world, s *v1alpha1.SoftwareTokenEnrollmentSpec) {
 	s.AccessTokenSecretRef = &v1alpha1.SecretKeySelector{Name: "token", Key: "token"}
 }
 
-// enrolElsewhere gives the user a verified token whose seed nobody stored here.
-func (w *world) enrolElsewhere() {
+// enrollElsewhere gives the user a verified token whose seed nobody stored here.
+func (w *world) enrollElsewhere() {
 	fake.SetVerifiedToken(w.poolID, w.username, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 }
 

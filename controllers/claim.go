@@ -21,7 +21,7 @@ import (
 // canonical username in the operator's namespace. Create-if-absent is
 // atomic in the API server, so two reconciles, or two managers, cannot both
 // win. The canonical username is the key because it is the only identity
-// Cognito shows before an MFA_SETUP enrolment completes; it never changes,
+// Cognito shows before an MFA_SETUP enrollment completes; it never changes,
 // and maps one to one to the user's sub within a pool.
 
 type claimStateKind int

@@ -9,7 +9,7 @@ import (
 // A reconcile cut short between any two steps, whether or not Cognito acted
 // on the last call, ends Ready with the verified secret stored, and only the
 // steps that were lost are repeated.
-func TestInterruptedEnrolmentResumes(t *testing.T) {
+func TestInterruptedEnrollmentResumes(t *testing.T) {
 	lost := func(op string) (string, cognitofake.Fault) {
 		return op, cognitofake.Fault{Code: "InternalErrorException", Message: "connection reset", AfterServing: true}
 	}

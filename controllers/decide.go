@@ -25,7 +25,7 @@ const (
 	planStall planName = "Stall"
 	// planBackoff: an earlier attempt failed and its retry time has not come.
 	planBackoff planName = "BackingOff"
-	// planEnroll: no seed is stored; enrol the user.
+	// planEnroll: no seed is stored; enroll the user.
 	planEnroll planName = "Enroll"
 	// planResumePending: a staged seed may have been verified before a
 	// crash or a lost reply; prove it before anything else.
@@ -212,7 +212,7 @@ func identityChangedMessage(o *observation, now identity) string {
 	}
 	return fmt.Sprintf(
 		"Secret %q holds the seed of %s, but the enrollment now signs in to %s; the stored seed is kept and nothing is enrolled. "+
-			"To go back, restore the previous pool and credentials. To enrol the new user, set deletionPolicy Retain, delete this enrollment "+
+			"To go back, restore the previous pool and credentials. To enroll the new user, set deletionPolicy Retain, delete this enrollment "+
 			"(Secret %q stays with the first user's seed) and create a new one with another secretName",
 		o.target.Name, o.rec.identity(), what, o.target.Name)
 }

@@ -26,7 +26,7 @@ type cognitoView struct {
 type step string
 
 const (
-	// stepAssociate: associate a new token (enrol or rotate).
+	// stepAssociate: associate a new token (enroll or rotate).
 	stepAssociate step = "Associate"
 	// stepPromote: the staged seed is the user's token; promote it.
 	stepPromote step = "Promote"
@@ -42,9 +42,9 @@ func decideAfterSignIn(o *observation, p plan, v *cognitoView) (step, error) {
 		return "", stall(v1alpha1.ReasonIdentityChanged, identityChangedMessage(o, v.id))
 	}
 	if v.claim.state == claimOther && v.proven == "" {
-		msg := "another enrollment in a different namespace already enrols this user; only one may"
+		msg := "another enrollment in a different namespace already enrolls this user; only one may"
 		if v.claim.holder.Namespace == o.ste.Namespace {
-			msg = fmt.Sprintf("enrollment %q already enrols this user; only one may: delete one of them", v.claim.holder.Name)
+			msg = fmt.Sprintf("enrollment %q already enrolls this user; only one may: delete one of them", v.claim.holder.Name)
 		}
 		return "", stall(v1alpha1.ReasonDuplicateEnrollment, msg)
 	}
@@ -70,5 +70,5 @@ func alreadyEnrolled(o *observation, v *cognitoView) error {
 	}
 	return stall(v1alpha1.ReasonAlreadyEnrolled, fmt.Sprintf(
 		"%s has a software token that no seed in Secret %q answers (someone else replaced it, or the manager's clock is wrong): "+
-			"the stored seeds are kept; an administrator must reset the user's MFA for the operator to enrol it again", v.id, name))
+			"the stored seeds are kept; an administrator must reset the user's MFA for the operator to enroll it again", v.id, name))
 }

@@ -44,7 +44,7 @@ func (w *world) hasEvent(reason string) bool {
 
 // Retain (the default): the user stays enrolled and the Secret stays, no
 // longer owned, so garbage collection cannot take it.
-func TestDeletionRetainKeepsSecretAndEnrolment(t *testing.T) {
+func TestDeletionRetainKeepsSecretAndEnrollment(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
 	w.enrollment("keep")

@@ -14,7 +14,7 @@ import (
 )
 
 // expectEnrolled checks the Secret, the status and the fake's view of the
-// user after an enrolment, and proves the secret with an independent sign-in.
+// user after an enrollment, and proves the secret with an independent sign-in.
 func (w *world) expectEnrolled(name string, wantUsername bool) *corev1.Secret {
 	t := w.t
 	t.Helper()

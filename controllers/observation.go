@@ -135,7 +135,7 @@ func (o *observation) rotationDue() bool {
 }
 
 // nextRotation is when the interval next asks for a rotation: from the
-// recorded enrolment time, or later when a failed rotation deferred it.
+// recorded enrollment time, or later when a failed rotation deferred it.
 func (o *observation) nextRotation() *time.Time {
 	rot := o.ste.Spec.Rotation
 	if rot == nil || rot.Interval == nil || o.rec.enrolledAt == nil {

@@ -98,7 +98,7 @@ func TestFailedRotationKeepsTheOldSecret(t *testing.T) {
 	}
 }
 
-// spec.rotation.interval schedules the next rotation from the enrolment
+// spec.rotation.interval schedules the next rotation from the enrollment
 // time the Secret records; once it passes, the secret rotates. (The API's 1m
 // minimum is side-stepped by backdating the Secret's enrolled-at record.)
 func TestRotationInterval(t *testing.T) {

@@ -176,7 +176,7 @@ func TestChangedPoolIsIdentityChangedWithoutCognito(t *testing.T) {
 // a person's authenticator is never silently replaced.
 func TestAccessTokenModeNeverReplacesAnExistingToken(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
-	w.enrolElsewhere()
+	w.enrollElsewhere()
 	w.secret("token", map[string]string{"token": fake.IssueAccessToken(w.clientID, w.username)})
 	before := fake.CallCounts()
 	w.enrollment("human", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { accessTokenSpec(w, s) })

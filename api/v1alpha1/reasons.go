@@ -66,6 +66,7 @@ const (
 	ReasonSoftwareTokenMFANotEnabled = "SoftwareTokenMFANotEnabled"
 	ReasonInvalidUserPoolConfig      = "InvalidUserPoolConfiguration"
 	ReasonInvalidParameter           = "InvalidParameter"
+	ReasonUserPasswordAuthNotEnabled = "UserPasswordAuthNotEnabled"
 	ReasonAlreadyEnrolled            = "AlreadyEnrolled"
 	ReasonIdentityChanged            = "IdentityChanged"
 	ReasonDuplicateEnrollment        = "DuplicateEnrollment"
@@ -109,9 +110,10 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonSoftwareTokenMFANotEnabled, ClassTerminal, "software-token (TOTP) MFA is not enabled on the user pool"},
 	{ReasonInvalidUserPoolConfig, ClassTerminal, "the user pool or app client does not allow this (is USER_PASSWORD_AUTH enabled for the client?)"},
 	{ReasonInvalidParameter, ClassTerminal, "Cognito rejected a parameter"},
+	{ReasonUserPasswordAuthNotEnabled, ClassTerminal, "the app client does not allow USER_PASSWORD_AUTH: enable ALLOW_USER_PASSWORD_AUTH in its authentication flows, or use accessTokenSecretRef"},
 	{ReasonAlreadyEnrolled, ClassTerminal, "the user has a software token that no stored seed proves; the operator will not replace it"},
 	{ReasonIdentityChanged, ClassTerminal, "the enrollment now names another user or pool than the one its Secret holds a seed for; the stored seed is kept"},
-	{ReasonDuplicateEnrollment, ClassTerminal, "another enrollment already enrols this user; only one may"},
+	{ReasonDuplicateEnrollment, ClassTerminal, "another enrollment already enrolls this user; only one may"},
 	{ReasonUserPoolMismatch, ClassTerminal, "the app client belongs to another user pool than spec.userPoolID"},
 	{ReasonDisableRejected, ClassTerminal, "deletionPolicy Disable, and Cognito did not turn software-token MFA off (does the pool require MFA?)"},
 }

@@ -69,7 +69,7 @@ type SecretTemplate struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// SoftwareTokenEnrollmentSpec describes the Cognito user to enrol in software-token (TOTP) MFA.
+// SoftwareTokenEnrollmentSpec describes the Cognito user to enroll in software-token (TOTP) MFA.
 // +kubebuilder:validation:XValidation:rule="has(self.credentialsSecretRef) != has(self.accessTokenSecretRef)",message="exactly one of credentialsSecretRef and accessTokenSecretRef must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialsSecretRef) || has(self.clientID)",message="clientID is required with credentialsSecretRef"
 // +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || has(self.credentialsSecretRef)",message="clientSecretRef is only used with credentialsSecretRef"
@@ -141,13 +141,13 @@ type SoftwareTokenEnrollmentSpec struct {
 	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
-	// Rotation re-enrols the user on a schedule. On demand, set the annotation
+	// Rotation re-enrolls the user on a schedule. On demand, set the annotation
 	// mfa.cognito-operator.dev/rotate to a new value (kubectl mfa rotate).
 	// +optional
 	Rotation *Rotation `json:"rotation,omitempty"`
 }
 
-// Rotation schedules re-enrolment with a new secret.
+// Rotation schedules re-enrollment with a new secret.
 // +kubebuilder:validation:XValidation:rule="!has(self.interval) || duration(self.interval) >= duration('1m')",message="rotation.interval must be at least 1m"
 type Rotation struct {
 	// Interval between rotations, e.g. 720h. At least 1m.
@@ -160,7 +160,7 @@ type Rotation struct {
 // +kubebuilder:validation:Enum=SUCCESS;ERROR
 type VerificationStatus string
 
-// SoftwareTokenEnrollmentStatus reports the enrolment's progress.
+// SoftwareTokenEnrollmentStatus reports the enrollment's progress.
 type SoftwareTokenEnrollmentStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
@@ -226,7 +226,7 @@ type SoftwareTokenEnrollmentStatus struct {
 	LastRotateRequest string `json:"lastRotateRequest,omitempty"`
 }
 
-// SoftwareTokenEnrollment enrols a Cognito user in software-token (TOTP) MFA
+// SoftwareTokenEnrollment enrolls a Cognito user in software-token (TOTP) MFA
 // and keeps the verified secret in a Secret.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -18,7 +18,7 @@ type phase struct {
 	CallsPer    map[string]float64 `json:"cognitoCallsPerEnrollment"`
 }
 
-// baseline enrols n users with the same Cognito calls the operator makes,
+// baseline enrolls n users with the same Cognito calls the operator makes,
 // from a bare pool of workers: no Kubernetes at all.
 func baseline(ctx context.Context, cog *peer, c config) (*phase, error) {
 	_, client, names, err := cog.users(ctx, "base", c.n)

@@ -1,6 +1,6 @@
 // Command demo runs the operator's main job on an embedded local setup: a real
 // kube-apiserver and etcd, cognito-local as Cognito, and the manager as a
-// process. It enrols a service-account user from config/samples and shows
+// process. It enrolls a service-account user from config/samples and shows
 // what happened. DEMO_KEEP=1 keeps everything running until Ctrl-C.
 package main
 

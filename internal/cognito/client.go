@@ -1,5 +1,5 @@
 // Package cognito is the operator's only door to Amazon Cognito: the small set
-// of public user operations an enrolment needs, and the one place where their
+// of public user operations an enrollment needs, and the one place where their
 // errors are classified and scrubbed of secret material.
 package cognito
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 )
@@ -44,30 +43,30 @@ func TestErrorClassification(t *testing.T) {
 		class             cognito.Class
 		reason            string
 	}{
-		{"InitiateAuth", "NotAuthorizedException", "Incorrect username or password.", cognito.Terminal, v1alpha1.ReasonInvalidCredentials},
-		{"InitiateAuth", "NotAuthorizedException", "Password attempts exceeded", cognito.Throttled, v1alpha1.ReasonThrottled},
-		{"InitiateAuth", "NotAuthorizedException", "Client abc is configured for secret but secret was not received", cognito.Terminal, v1alpha1.ReasonClientSecretRequired},
-		{"InitiateAuth", "NotAuthorizedException", "Unable to verify secret hash for client abc", cognito.Terminal, v1alpha1.ReasonClientSecretMismatch},
-		{"InitiateAuth", "ResourceNotFoundException", "User pool client abc does not exist.", cognito.Terminal, v1alpha1.ReasonResourceNotFound},
-		{"InitiateAuth", "UserNotFoundException", "User does not exist.", cognito.Terminal, v1alpha1.ReasonUserNotFound},
-		{"InitiateAuth", "UserNotConfirmedException", "User is not confirmed.", cognito.Terminal, v1alpha1.ReasonUserNotConfirmed},
-		{"InitiateAuth", "PasswordResetRequiredException", "Password reset required", cognito.Terminal, v1alpha1.ReasonPasswordResetRequired},
-		{"InitiateAuth", "InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client", cognito.Terminal, v1alpha1.ReasonInvalidParameter},
-		{"InitiateAuth", "TooManyRequestsException", "Rate exceeded", cognito.Throttled, v1alpha1.ReasonThrottled},
-		{"InitiateAuth", "InternalErrorException", "boom", cognito.Retryable, v1alpha1.ReasonCognitoUnavailable},
-		{"InitiateAuth", "ForbiddenException", "waf", cognito.Retryable, v1alpha1.ReasonForbidden},
-		{"InitiateAuth", "SomethingNewException", "?", cognito.Retryable, v1alpha1.ReasonCognitoError},
-		{"InitiateAuth", "InvalidPasswordException", "Invalid password", cognito.Terminal, v1alpha1.ReasonInvalidCredentials},
-		{"AssociateSoftwareToken", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
-		{"AssociateSoftwareToken", "SoftwareTokenMFANotFoundException", "not enabled", cognito.Terminal, v1alpha1.ReasonSoftwareTokenMFANotEnabled},
-		{"AssociateSoftwareToken", "ConcurrentModificationException", "busy", cognito.Retryable, v1alpha1.ReasonCognitoUnavailable},
-		{"VerifySoftwareToken", "EnableSoftwareTokenMFAException", "Code mismatch", cognito.Retryable, v1alpha1.ReasonVerificationFailed},
-		{"VerifySoftwareToken", "CodeMismatchException", "Invalid code", cognito.Retryable, v1alpha1.ReasonVerificationFailed},
-		{"VerifySoftwareToken", "InvalidUserPoolConfigurationException", "no", cognito.Terminal, v1alpha1.ReasonInvalidUserPoolConfig},
-		{"SetUserMFAPreference", "NotAuthorizedException", "Invalid Access Token", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
-		{"GetUser", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, v1alpha1.ReasonAccessTokenRejected},
-		{"GetUser", "TooManyRequestsException", "Rate exceeded", cognito.Throttled, v1alpha1.ReasonThrottled},
-		{"RespondToAuthChallenge", "NotAuthorizedException", "Invalid session for the user, session is expired.", cognito.Retryable, v1alpha1.ReasonSessionExpired},
+		{"InitiateAuth", "NotAuthorizedException", "Incorrect username or password.", cognito.Terminal, cognito.ReasonInvalidCredentials},
+		{"InitiateAuth", "NotAuthorizedException", "Password attempts exceeded", cognito.Throttled, cognito.ReasonThrottled},
+		{"InitiateAuth", "InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client", cognito.Terminal, cognito.ReasonUserPasswordAuthNotEnabled},
+		{"InitiateAuth", "NotAuthorizedException", "Client abc is configured for secret but secret was not received", cognito.Terminal, cognito.ReasonClientSecretRequired},
+		{"InitiateAuth", "NotAuthorizedException", "Unable to verify secret hash for client abc", cognito.Terminal, cognito.ReasonClientSecretMismatch},
+		{"InitiateAuth", "ResourceNotFoundException", "User pool client abc does not exist.", cognito.Terminal, cognito.ReasonResourceNotFound},
+		{"InitiateAuth", "UserNotFoundException", "User does not exist.", cognito.Terminal, cognito.ReasonUserNotFound},
+		{"InitiateAuth", "UserNotConfirmedException", "User is not confirmed.", cognito.Terminal, cognito.ReasonUserNotConfirmed},
+		{"InitiateAuth", "PasswordResetRequiredException", "Password reset required", cognito.Terminal, cognito.ReasonPasswordResetRequired},
+		{"InitiateAuth", "TooManyRequestsException", "Rate exceeded", cognito.Throttled, cognito.ReasonThrottled},
+		{"InitiateAuth", "InternalErrorException", "boom", cognito.Retryable, cognito.ReasonCognitoUnavailable},
+		{"InitiateAuth", "ForbiddenException", "waf", cognito.Retryable, cognito.ReasonForbidden},
+		{"InitiateAuth", "SomethingNewException", "?", cognito.Retryable, cognito.ReasonCognitoError},
+		{"InitiateAuth", "InvalidPasswordException", "Invalid password", cognito.Terminal, cognito.ReasonInvalidCredentials},
+		{"AssociateSoftwareToken", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, cognito.ReasonAccessTokenRejected},
+		{"AssociateSoftwareToken", "SoftwareTokenMFANotFoundException", "not enabled", cognito.Terminal, cognito.ReasonSoftwareTokenMFANotEnabled},
+		{"AssociateSoftwareToken", "ConcurrentModificationException", "busy", cognito.Retryable, cognito.ReasonCognitoUnavailable},
+		{"VerifySoftwareToken", "EnableSoftwareTokenMFAException", "Code mismatch", cognito.Retryable, cognito.ReasonVerificationFailed},
+		{"VerifySoftwareToken", "CodeMismatchException", "Invalid code", cognito.Retryable, cognito.ReasonVerificationFailed},
+		{"VerifySoftwareToken", "InvalidUserPoolConfigurationException", "no", cognito.Terminal, cognito.ReasonInvalidUserPoolConfig},
+		{"SetUserMFAPreference", "NotAuthorizedException", "Invalid Access Token", cognito.Terminal, cognito.ReasonAccessTokenRejected},
+		{"GetUser", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, cognito.ReasonAccessTokenRejected},
+		{"GetUser", "TooManyRequestsException", "Rate exceeded", cognito.Throttled, cognito.ReasonThrottled},
+		{"RespondToAuthChallenge", "NotAuthorizedException", "Invalid session for the user, session is expired.", cognito.Retryable, cognito.ReasonSessionExpired},
 	} {
 		t.Run(tc.op+"/"+tc.code+"/"+tc.message, func(t *testing.T) {
 			fake.InjectFault(tc.op, cognitofake.Fault{Code: tc.code, Message: tc.message})
@@ -150,7 +149,7 @@ func TestTransportFailuresAreRetryable(t *testing.T) {
 	l.Close() // nothing listens there now
 	_, err = clientFor(t, "http://"+addr).AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
 	e, ok := cognito.AsError(err)
-	if !ok || e.Code != cognito.CodeUnreachable || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonCognitoUnavailable {
+	if !ok || e.Code != cognito.CodeUnreachable || e.Class != cognito.Retryable || e.Reason != cognito.ReasonCognitoUnavailable {
 		t.Fatalf("got %v (%+v)", err, e)
 	}
 }
@@ -160,7 +159,7 @@ func TestTLSFailuresAreNamed(t *testing.T) {
 	defer srv.Close()
 	_, err := clientFor(t, srv.URL).AssociateSoftwareToken(context.Background(), cognito.Credential{AccessToken: "tok"})
 	e, ok := cognito.AsError(err)
-	if !ok || e.Code != cognito.CodeTLS || e.Class != cognito.Retryable || e.Reason != v1alpha1.ReasonTLSError {
+	if !ok || e.Code != cognito.CodeTLS || e.Class != cognito.Retryable || e.Reason != cognito.ReasonTLSError {
 		t.Fatalf("got %v (%+v)", err, e)
 	}
 }

@@ -10,8 +10,6 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
-
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 )
 
 // Class says what the controller should do about a failed call.
@@ -120,55 +118,60 @@ func classify(op string, kind opKind, err error, secrets ...string) error {
 		e.Message = apiErr.ErrorMessage()
 		e.Class, e.Reason = classifyCode(e.Code, e.Message, kind)
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		e.Code, e.Class, e.Reason = CodeCanceled, Retryable, v1alpha1.ReasonCognitoUnavailable
+		e.Code, e.Class, e.Reason = CodeCanceled, Retryable, ReasonCognitoUnavailable
 		e.Message = "the request was cancelled or timed out"
 	case isTLS(err):
-		e.Code, e.Class, e.Reason = CodeTLS, Retryable, v1alpha1.ReasonTLSError
+		e.Code, e.Class, e.Reason = CodeTLS, Retryable, ReasonTLSError
 		e.Message = rootMessage(err)
 	default:
-		e.Code, e.Class, e.Reason = CodeUnreachable, Retryable, v1alpha1.ReasonCognitoUnavailable
+		e.Code, e.Class, e.Reason = CodeUnreachable, Retryable, ReasonCognitoUnavailable
 		e.Message = rootMessage(err)
 	}
 	e.Message = Redact(e.Message, secrets...)
 	return e
 }
 
-// classifyCode is the table of Cognito exceptions. Every code an enrolment
+// classifyCode is the table of Cognito exceptions. Every code an enrollment
 // can meet is placed deliberately; unknown codes are retried, since a
 // transient fault marked terminal is never retried at all.
 func classifyCode(code, message string, kind opKind) (Class, string) {
 	switch code {
 	case "TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException", "ThrottlingException":
-		return Throttled, v1alpha1.ReasonThrottled
+		return Throttled, ReasonThrottled
 	case "NotAuthorizedException":
 		return classifyNotAuthorized(message, kind)
 	case "InvalidPasswordException":
 		// cognito-local answers a wrong password with this; AWS uses it for
 		// passwords that break the pool's policy. Either way the input is wrong.
-		return Terminal, v1alpha1.ReasonInvalidCredentials
+		return Terminal, ReasonInvalidCredentials
 	case "ResourceNotFoundException":
-		return Terminal, v1alpha1.ReasonResourceNotFound
+		return Terminal, ReasonResourceNotFound
 	case "UserNotFoundException":
-		return Terminal, v1alpha1.ReasonUserNotFound
+		return Terminal, ReasonUserNotFound
 	case "UserNotConfirmedException":
-		return Terminal, v1alpha1.ReasonUserNotConfirmed
+		return Terminal, ReasonUserNotConfirmed
 	case "PasswordResetRequiredException":
-		return Terminal, v1alpha1.ReasonPasswordResetRequired
+		return Terminal, ReasonPasswordResetRequired
 	case "SoftwareTokenMFANotFoundException":
-		return Terminal, v1alpha1.ReasonSoftwareTokenMFANotEnabled
+		return Terminal, ReasonSoftwareTokenMFANotEnabled
 	case "InvalidUserPoolConfigurationException", "OperationNotEnabledException", "InvalidOAuthFlowException":
-		return Terminal, v1alpha1.ReasonInvalidUserPoolConfig
+		return Terminal, ReasonInvalidUserPoolConfig
 	case "InvalidParameterException", "UnsupportedOperationException":
-		return Terminal, v1alpha1.ReasonInvalidParameter
+		if strings.Contains(strings.ToLower(message), "flow not enabled") {
+			// App clients made in the console since 2024 allow choice-based
+			// sign-in (USER_AUTH) and often not USER_PASSWORD_AUTH.
+			return Terminal, ReasonUserPasswordAuthNotEnabled
+		}
+		return Terminal, ReasonInvalidParameter
 	case "CodeMismatchException", "EnableSoftwareTokenMFAException", "ExpiredCodeException":
-		return Retryable, v1alpha1.ReasonVerificationFailed
+		return Retryable, ReasonVerificationFailed
 	case "ForbiddenException":
 		// WAF rules are often rate based: back off rather than give up.
-		return Retryable, v1alpha1.ReasonForbidden
+		return Retryable, ReasonForbidden
 	case "InternalErrorException", "InternalServerException", "ConcurrentModificationException", "ServiceUnavailable":
-		return Retryable, v1alpha1.ReasonCognitoUnavailable
+		return Retryable, ReasonCognitoUnavailable
 	default:
-		return Retryable, v1alpha1.ReasonCognitoError
+		return Retryable, ReasonCognitoError
 	}
 }
 
@@ -178,20 +181,20 @@ func classifyNotAuthorized(message string, kind opKind) (Class, string) {
 	switch {
 	case strings.Contains(m, "attempts exceeded"):
 		// A temporary lockout after failed sign-ins; it lifts by itself.
-		return Throttled, v1alpha1.ReasonThrottled
+		return Throttled, ReasonThrottled
 	case strings.Contains(m, "secret_hash was not received") || strings.Contains(m, "configured for secret") || strings.Contains(m, "configured with secret"):
-		return Terminal, v1alpha1.ReasonClientSecretRequired
+		return Terminal, ReasonClientSecretRequired
 	case strings.Contains(m, "secret hash"):
-		return Terminal, v1alpha1.ReasonClientSecretMismatch
+		return Terminal, ReasonClientSecretMismatch
 	}
 	switch kind {
 	case opAccessToken:
-		return Terminal, v1alpha1.ReasonAccessTokenRejected
+		return Terminal, ReasonAccessTokenRejected
 	case opSession:
 		// The MFA_SETUP session ran out; signing in again starts a new one.
-		return Retryable, v1alpha1.ReasonSessionExpired
+		return Retryable, ReasonSessionExpired
 	default:
-		return Terminal, v1alpha1.ReasonInvalidCredentials
+		return Terminal, ReasonInvalidCredentials
 	}
 }
 

@@ -14,7 +14,7 @@ type usedCode struct {
 }
 
 // errCodeUsed is how Cognito refuses a code it accepted before for the same
-// user (amplify-swift's MFASignInTests wait 30 s after enrolment because of it).
+// user (amplify-swift's MFASignInTests wait 30 s after enrollment because of it).
 var errCodeUsed = errf("ExpiredCodeException", "Your software token has already been used once.")
 
 // SetOneTimeCodes makes the fake refuse, with ExpiredCodeException, a code it

@@ -149,7 +149,7 @@ func (s *Server) ResetMFA(poolID, username string) {
 }
 
 // SetVerifiedToken gives a user a verified, enabled software token, as an
-// enrolment done by someone else would.
+// enrollment done by someone else would.
 func (s *Server) SetVerifiedToken(poolID, username, secret string) {
 	s.UpdateUser(poolID, username, func(u *User) {
 		u.totpSecret, u.pendingSecret, u.totpEnabled = secret, "", true

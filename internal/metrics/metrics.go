@@ -39,10 +39,10 @@ var (
 		Help: "Secret rotations by result (success, failure).",
 	}, []string{"result"})
 
-	// Failures counts failed enrolment attempts by condition reason.
+	// Failures counts failed enrollment attempts by condition reason.
 	Failures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "enrollment_failures_total",
-		Help: "Failed enrolment attempts by condition reason.",
+		Help: "Failed enrollment attempts by condition reason.",
 	}, []string{"reason"})
 )
 

@@ -191,7 +191,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("restart re-enrols nothing", func(t *testing.T) {
+	t.Run("restart re-enrolls nothing", func(t *testing.T) {
 		names := []string{"ci-bot", "partner", "token-bot", "early", "typo"}
 		fingerprints := map[string]string{}
 		for _, n := range names {
