@@ -289,3 +289,465 @@ func (e *enrollment) String() string { return e.ns + "/" + e.name }
 func (e *enrollment) key() ktypes.NamespacedName {
 	return ktypes.NamespacedName{Namespace: e.ns, Name: e.name}
 }
+
+// world is one sequence: its namespaces, its Cognito pool, app client and
+// user, its enrollments, and the log of the steps taken so far.
+type world struct {
+	t    *testing.T
+	rng  *rand.Rand
+	seed uint64
+	idx  int
+	// start is the fake clock when the sequence began.
+	start time.Time
+	test  string
+
+	mfa       string
+	tokenFlow bool
+	replace   cognitofake.ReplaceMode
+	oneTime   bool
+
+	pool, clientID, user, password, token string
+
+	nss  []string
+	enrs []*enrollment
+	// missing: the namespaces whose credentials (or token) Secret is deleted.
+	missing map[string]bool
+	// badSecret: the credentials Secrets hold a wrong password (or token).
+	badSecret bool
+
+	steps []string
+	// violation is the first invariant broken, with the step that broke it.
+	violation string
+	stats     *stats
+}
+
+// credName is the Secret the enrollments sign in with.
+func (w *world) credName() string {
+	if w.tokenFlow {
+		return "token"
+	}
+	return "creds"
+}
+
+var worldCount int
+
+// newWorld creates a sequence's namespace, pool, app client, user,
+// credentials and first enrollment.
+func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, replace cognitofake.ReplaceMode, st *stats) *world {
+	t.Helper()
+	worldCount++
+	n := worldCount
+	w := &world{t: t, rng: rand.New(rand.NewPCG(seed, uint64(idx))), seed: seed, idx: idx, start: start, test: test,
+		replace: replace, missing: map[string]bool{}, stats: st,
+		pool: fmt.Sprintf("us-east-1_Prop%d", n), clientID: fmt.Sprintf("propclient%d", n),
+		user: fmt.Sprintf("prop-user-%d", n), password: fmt.Sprintf("Pw-%d-0-correct-horse", n)}
+	w.mfa = cognitofake.MFAOptional
+	if w.rng.IntN(2) == 0 {
+		w.mfa = cognitofake.MFAOn
+	}
+	w.tokenFlow = w.rng.IntN(4) == 0
+	w.oneTime = w.rng.IntN(4) == 0
+
+	clock.Set(start)
+	crashy.disarm()
+	fake.SetReplaceMode(replace)
+	fake.SetOneTimeCodes(w.oneTime)
+	fake.CreatePool(w.pool, w.mfa, true)
+	fake.CreateClient(cognitofake.AppClient{ID: w.clientID, PoolID: w.pool})
+	fake.CreateUser(w.pool, cognitofake.User{Username: w.user, Password: w.password})
+	if w.tokenFlow {
+		w.token = fake.IssueAccessToken(w.clientID, w.user)
+	}
+	ns := fmt.Sprintf("prop-%d", n)
+	w.addNamespace(ns)
+	w.createEnrollment(ns, "first")
+	return w
+}
+
+func (w *world) addNamespace(ns string) {
+	w.must(k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	w.nss = append(w.nss, ns)
+	w.writeCredentials(ns)
+}
+
+func ctx() context.Context { return context.Background() }
+
+func (w *world) must(err error) {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatalf("%v\n%s", err, w.report())
+	}
+}
+
+// credentialData is what the credentials Secret holds now.
+func (w *world) credentialData() map[string]string {
+	if w.tokenFlow {
+		token := w.token
+		if w.badSecret {
+			token = "not-a-token-" + token[len(token)-8:]
+		}
+		return map[string]string{"token": token}
+	}
+	password := w.password
+	if w.badSecret {
+		password = "wrong-" + password
+	}
+	return map[string]string{"username": w.user, "password": password}
+}
+
+// writeCredentials creates or updates the credentials Secret of ns.
+func (w *world) writeCredentials(ns string) {
+	s := &corev1.Secret{}
+	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: ns, Name: w.credName()}, s)
+	if apierrors.IsNotFound(err) {
+		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: w.credName()}, StringData: w.credentialData()}
+		w.must(k8s.Create(ctx(), s))
+	} else {
+		w.must(err)
+		s.Data, s.StringData = nil, w.credentialData()
+		w.must(k8s.Update(ctx(), s))
+	}
+	delete(w.missing, ns)
+	w.touchNamespace(ns)
+}
+
+func (w *world) deleteCredentials(ns string) {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: w.credName()}}
+	w.must(client.IgnoreNotFound(k8s.Delete(ctx(), s)))
+	w.missing[ns] = true
+	w.touchNamespace(ns)
+}
+
+// touchNamespace marks the enrollments that read ns's credentials as having new inputs.
+func (w *world) touchNamespace(ns string) {
+	for _, e := range w.enrs {
+		if e.ns == ns {
+			e.touched = true
+		}
+	}
+}
+
+// createEnrollment creates an enrollment of the world's user with a random spec.
+func (w *world) createEnrollment(ns, name string) *enrollment {
+	spec := v1alpha1.SoftwareTokenEnrollmentSpec{UserPoolID: w.pool, ClientID: w.clientID,
+		MFAPreference: v1alpha1.MFAPreferencePreferred}
+	if w.tokenFlow {
+		spec.AccessTokenSecretRef = &v1alpha1.SecretKeySelector{Name: "token", Key: "token"}
+	} else {
+		spec.CredentialsSecretRef = &v1alpha1.LocalObjectReference{Name: "creds"}
+	}
+	if w.rng.IntN(2) == 0 {
+		spec.MFAPreference = v1alpha1.MFAPreferenceEnabled
+	}
+	if w.rng.IntN(3) == 0 {
+		spec.Rotation = &v1alpha1.Rotation{Interval: &metav1.Duration{Duration: rotationIntervals[w.rng.IntN(len(rotationIntervals))]}}
+	}
+	if w.rng.IntN(3) == 0 {
+		spec.SecretTemplate = &v1alpha1.SecretTemplate{Labels: map[string]string{"team": "blue"}}
+	}
+	if w.rng.IntN(3) == 0 {
+		spec.FriendlyDeviceName = "robot-1"
+	}
+	ste := &v1alpha1.SoftwareTokenEnrollment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	w.must(k8s.Create(ctx(), ste))
+	e := &enrollment{ns: ns, name: name, touched: true}
+	w.enrs = append(w.enrs, e)
+	return e
+}
+
+var rotationIntervals = []time.Duration{2 * time.Minute, 10 * time.Minute, 24 * time.Hour}
+
+func (w *world) get(e *enrollment) *v1alpha1.SoftwareTokenEnrollment {
+	w.t.Helper()
+	ste := &v1alpha1.SoftwareTokenEnrollment{}
+	w.must(k8s.Get(ctx(), e.key(), ste))
+	return ste
+}
+
+// edit changes an enrollment (an edit of its inputs).
+func (w *world) edit(e *enrollment, change func(*v1alpha1.SoftwareTokenEnrollment)) {
+	w.t.Helper()
+	w.must(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ste := w.get(e)
+		change(ste)
+		return k8s.Update(ctx(), ste)
+	}))
+	e.touched = true
+}
+
+// secretOf reads an enrollment's Secret, or nil.
+func (w *world) secretOf(ste *v1alpha1.SoftwareTokenEnrollment) *corev1.Secret {
+	s := &corev1.Secret{}
+	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: ste.Namespace, Name: v1alpha1.SecretNameOf(ste)}, s)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	w.must(err)
+	return s
+}
+
+// reconciled is what one Reconcile call did.
+type reconciled struct {
+	res   reconcile.Result
+	err   error
+	calls map[string]int
+	plan  string
+	// failure is the reason and class the reconcile reported, if it failed.
+	failure string
+	crashed bool
+}
+
+func (o reconciled) String() string {
+	var b strings.Builder
+	b.WriteString("plan=" + o.plan)
+	if o.failure != "" {
+		b.WriteString(" failed=" + o.failure)
+	}
+	if o.crashed {
+		b.WriteString(" CRASHED")
+	}
+	if len(o.calls) > 0 {
+		b.WriteString(" calls=" + formatCalls(o.calls))
+	}
+	if o.err != nil {
+		b.WriteString(" err=" + o.err.Error())
+	}
+	if o.res.RequeueAfter > 0 {
+		b.WriteString(" requeueAfter=" + o.res.RequeueAfter.Round(time.Second).String())
+	} else if o.res.Requeue {
+		b.WriteString(" requeue")
+	}
+	return b.String()
+}
+
+var opShort = map[string]string{"InitiateAuth": "Init", "RespondToAuthChallenge": "Respond", "AssociateSoftwareToken": "Assoc",
+	"VerifySoftwareToken": "Verify", "SetUserMFAPreference": "Pref", "GetUser": "GetUser"}
+
+func formatCalls(calls map[string]int) string {
+	ops := make([]string, 0, len(calls))
+	for op := range calls {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	parts := make([]string, 0, len(ops))
+	for _, op := range ops {
+		name := opShort[op]
+		if name == "" {
+			name = op
+		}
+		parts = append(parts, fmt.Sprintf("%s:%d", name, calls[op]))
+	}
+	return strings.Join(parts, ",")
+}
+
+// reconcile calls the reconciler once for e and checks what only a single
+// reconcile can show: it associates at most one token, and it asks nothing
+// of Cognito while a backoff or a stall holds on unchanged inputs.
+func (w *world) reconcile(e *enrollment) reconciled {
+	w.t.Helper()
+	pre := w.get(e)
+	now := clock.Now()
+	quiet := ""
+	if st := &pre.Status; !e.touched && st.ObservedGeneration == pre.Generation {
+		if st.FailedAttempts > 0 && st.NextAttemptTime != nil && now.Before(st.NextAttemptTime.Time) {
+			quiet = fmt.Sprintf("it is backing off until %s (now %s) and no input changed",
+				st.NextAttemptTime.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue &&
+			c.Reason != v1alpha1.ReasonSecretConflict && c.Reason != v1alpha1.ReasonInvalidSpec {
+			quiet = fmt.Sprintf("it is Stalled (%s) and no input changed", c.Reason)
+		}
+	}
+	logs.take()
+	before := fake.CallCounts()
+	res, err := r.Reconcile(ctx(), reconcile.Request{NamespacedName: e.key()})
+	o := reconciled{res: res, err: err, calls: map[string]int{}, crashed: crashy.hasCrashed()}
+	for op, n := range fake.CallCounts() {
+		if d := n - before[op]; d != 0 {
+			o.calls[op] = d
+		}
+	}
+	for _, line := range logs.take() {
+		switch line["msg"] {
+		case "decided":
+			o.plan = fmt.Sprint(line["plan"])
+		case "enrollment not complete":
+			o.failure = fmt.Sprintf("%v/%v", line["reason"], line["class"])
+		}
+	}
+	w.stats.reconciles++
+	w.stats.plans[o.plan]++
+	w.stats.associations += o.calls["AssociateSoftwareToken"]
+	if n := o.calls["AssociateSoftwareToken"]; n > 1 {
+		w.violate(fmt.Sprintf("invariant 4 (backoff holds): one reconcile of %s associated %d tokens (%s)", e, n, o))
+	}
+	if total := sumCalls(o.calls); quiet != "" && total > 0 {
+		w.violate(fmt.Sprintf("invariant 4 (backoff holds): %s made %d Cognito calls (%s) although %s", e, total, o, quiet))
+	}
+	if !o.crashed && err == nil && !res.Requeue {
+		e.touched = false
+	}
+	return o
+}
+
+func sumCalls(calls map[string]int) int {
+	n := 0
+	for _, c := range calls {
+		n += c
+	}
+	return n
+}
+
+// snapshot is what the manager's watches would see change for e: its
+// generation and annotations (the predicates let nothing else through) and
+// the Secrets it names.
+func (w *world) snapshot(e *enrollment) string {
+	ste := w.get(e)
+	keys := make([]string, 0, len(ste.Annotations))
+	for k := range ste.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "gen=%d", ste.Generation)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%s", k, ste.Annotations[k])
+	}
+	for _, name := range []string{v1alpha1.SecretNameOf(ste), w.credName()} {
+		s := &corev1.Secret{}
+		err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: e.ns, Name: name}, s)
+		switch {
+		case apierrors.IsNotFound(err):
+			fmt.Fprintf(&b, " %s=absent", name)
+		case err != nil:
+			w.must(err)
+		default:
+			fmt.Fprintf(&b, " %s=%s", name, s.ResourceVersion)
+		}
+	}
+	return b.String()
+}
+
+// step records a step in the sequence's log.
+func (w *world) step(format string, args ...any) {
+	w.steps = append(w.steps, fmt.Sprintf("[%s] ", clock.Now().Sub(w.start).Round(time.Second))+fmt.Sprintf(format, args...))
+}
+
+// violate records the first invariant violation.
+func (w *world) violate(msg string) {
+	if w.violation == "" {
+		w.violation = msg
+	}
+}
+
+// report is everything needed to understand and reproduce a failure.
+func (w *world) report() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "reproduce: PROPERTY_SEED=%d PROPERTY_SEQUENCE=%d PROPERTY_START=%s go test ./test/property/ -run '^%s$' -count=1 -v\n",
+		w.seed, w.idx, w.start.UTC().Format(time.RFC3339Nano), w.test)
+	flow := "credentials"
+	if w.tokenFlow {
+		flow = "access token"
+	}
+	mode := "ReplaceOnVerify"
+	if w.replace == cognitofake.ReplaceImmediately {
+		mode = "ReplaceImmediately"
+	}
+	fmt.Fprintf(&b, "world: pool %s MFA %s, %s flow, %s, one-time codes %v, user %s, namespaces %v\n",
+		w.pool, w.mfa, flow, mode, w.oneTime, w.user, w.nss)
+	b.WriteString("steps:\n")
+	for i, s := range w.steps {
+		fmt.Fprintf(&b, "  %2d. %s\n", i+1, s)
+	}
+	b.WriteString(w.state())
+	return b.String()
+}
+
+// state describes the enrollments, their Secrets and the Cognito user, by
+// seed fingerprints.
+func (w *world) state() string {
+	var b strings.Builder
+	fp := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return totp.Fingerprint(s)
+	}
+	u := fake.User(w.pool, w.user)
+	fmt.Fprintf(&b, "cognito user: token %s, pending %s, enabled %v, preferred %v, device %q; queued faults %v\n",
+		fp(u.TOTPSecret), fp(u.PendingSecret), u.TOTPEnabled, u.TOTPPreferred, u.DeviceName, faults.queued(w.user))
+	for _, e := range w.enrs {
+		ste := &v1alpha1.SoftwareTokenEnrollment{}
+		if err := k8s.Get(ctx(), e.key(), ste); err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", e, err)
+			continue
+		}
+		st := &ste.Status
+		fmt.Fprintf(&b, "%s: generation %d, observed %d, failedAttempts %d, nextAttempt %v, nextRotation %v, lastRotateRequest %q, rotate %q, pref %s\n",
+			e, ste.Generation, st.ObservedGeneration, st.FailedAttempts, timeOf(st.NextAttemptTime), timeOf(st.NextRotationTime),
+			st.LastRotateRequest, ste.Annotations[v1alpha1.AnnotationRotate], ste.Spec.MFAPreference)
+		for _, c := range st.Conditions {
+			fmt.Fprintf(&b, "    %s=%s %s (gen %d): %s\n", c.Type, c.Status, c.Reason, c.ObservedGeneration, c.Message)
+		}
+		if s := w.secretOf(ste); s != nil {
+			fmt.Fprintf(&b, "    Secret %s: secret %s, pending-secret %s, recorded fingerprint %s, rotate-handled %q\n", s.Name,
+				fp(string(s.Data[v1alpha1.KeySecret])), fp(string(s.Data[v1alpha1.KeyPendingSecret])),
+				s.Annotations[v1alpha1.AnnotationFingerprint], s.Annotations[v1alpha1.AnnotationRotateHandled])
+		} else {
+			fmt.Fprintf(&b, "    no Secret %s\n", v1alpha1.SecretNameOf(ste))
+		}
+	}
+	return b.String()
+}
+
+func timeOf(t *metav1.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// cleanup deletes a passed sequence's objects, so that the API server's
+// store stays small however many sequences run.
+func (w *world) cleanup() {
+	for _, e := range w.enrs {
+		ste := &v1alpha1.SoftwareTokenEnrollment{}
+		if err := k8s.Get(ctx(), e.key(), ste); err != nil {
+			continue
+		}
+		if len(ste.Finalizers) > 0 {
+			patch := client.MergeFrom(ste.DeepCopy())
+			ste.Finalizers = nil
+			_ = k8s.Patch(ctx(), ste, patch)
+		}
+		_ = k8s.Delete(ctx(), ste)
+	}
+	for _, ns := range w.nss {
+		_ = k8s.DeleteAllOf(ctx(), &corev1.Secret{}, client.InNamespace(ns))
+	}
+	var leases coordinationv1.LeaseList
+	if k8s.List(ctx(), &leases, client.InNamespace(claimNamespace)) == nil {
+		for i := range leases.Items {
+			if leases.Items[i].Annotations[v1alpha1.AnnotationUserPool] == w.pool {
+				_ = k8s.Delete(ctx(), &leases.Items[i])
+			}
+		}
+	}
+}
+
+// stats summarise what a test's sequences explored.
+type stats struct {
+	sequences, reconciles, associations int
+	steps                               map[string]int
+	plans                               map[string]int
+	final                               map[string]int
+}
+
+func newStats() *stats {
+	return &stats{steps: map[string]int{}, plans: map[string]int{}, final: map[string]int{}}
+}
+
+func (s *stats) String() string {
+	return fmt.Sprintf("%d sequences, %d reconciles, %d associations; steps %v; plans %v; final conditions %v",
+		s.sequences, s.reconciles, s.associations, s.steps, s.plans, s.final)
+}
