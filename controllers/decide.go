@@ -36,6 +36,12 @@ const (
 	// inputs (a spec change that needs Cognito, a new sign-in name, a
 	// Secret written by an earlier version); prove it, then re-record it.
 	planRepair planName = "Repair"
+	// planPromoteVerified: Cognito verified the staged seed and the step of
+	// the code the operator used has passed: promote it, no Cognito call.
+	planPromoteVerified planName = "PromoteVerified"
+	// planWaitForStep: the staged seed is verified; wait (by requeue) for
+	// the step of the operator's code to pass before consumers see it.
+	planWaitForStep planName = "WaitForStep"
 	// planAdopt: take over a Secret retained by an earlier enrollment of
 	// this name, once Cognito proves its seed.
 	planAdopt planName = "Adopt"
@@ -74,6 +80,7 @@ var policies = []policy{
 	backingOff,
 	poolChanged,
 	retainedSecret,
+	verifiedPending,
 	pendingSeed,
 	noSeed,
 	recordMismatch,
@@ -222,6 +229,22 @@ func retainedSecret(o *observation) *plan {
 		return nil
 	}
 	return &plan{name: planAdopt, why: "a Secret retained by an earlier enrollment of this name"}
+}
+
+// verifiedPending promotes a staged seed Cognito already verified once the
+// step of the code the operator used has passed: Cognito accepts a code
+// once, so a consumer reading the seed the moment the enrollment turns Ready
+// must not be handed the step the operator just spent.
+func verifiedPending(o *observation) *plan {
+	until := o.rec.pendingVerifiedUntil
+	if o.pending == "" || until == nil || o.rec.pendingFingerprint != totp.Fingerprint(o.pending) || !o.rec.hasIdentity() {
+		return nil
+	}
+	if o.now.Before(*until) {
+		return &plan{name: planWaitForStep, why: "the verified seed waits for its code's step to pass",
+			err: waitFor(v1alpha1.ReasonProgressing, "the new secret is verified; it is handed to consumers once the TOTP step the operator used has passed", until.Sub(o.now))}
+	}
+	return &plan{name: planPromoteVerified, why: "the verified seed's code step has passed"}
 }
 
 func pendingSeed(o *observation) *plan {

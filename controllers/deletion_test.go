@@ -52,14 +52,14 @@ func TestDeletionRetainKeepsSecretAndEnrollment(t *testing.T) {
 	if !strings.Contains(strings.Join(ste.Finalizers, ","), v1alpha1.FinalizerEnrollment) {
 		t.Fatalf("no finalizer: %v", ste.Finalizers)
 	}
-	secret := string(w.getSecret("keep-totp").Data["secret"])
+	secret := string(w.getSecret("keep-totp").Data[v1alpha1.KeySecret])
 	w.deleteEnrollment("keep")
 	w.waitGone("keep")
 	s := w.getSecret("keep-totp")
 	if metav1.IsControlledBy(s, ste) || len(s.OwnerReferences) != 0 {
 		t.Fatalf("the retained Secret is still owned: %+v", s.OwnerReferences)
 	}
-	if s.Annotations[v1alpha1.AnnotationRetainedFrom] != w.ns+"/keep" || string(s.Data["secret"]) != secret {
+	if s.Annotations[v1alpha1.AnnotationRetainedFrom] != w.ns+"/keep" || string(s.Data[v1alpha1.KeySecret]) != secret {
 		t.Fatalf("retained Secret: %v", s.Annotations)
 	}
 	if u := fake.User(w.poolID, w.username); u.TOTPSecret != secret || !u.TOTPEnabled {
@@ -106,7 +106,7 @@ func TestDeletionDisableRejectedWherePoolRequiresMFA(t *testing.T) {
 	}
 	w.update("required", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain })
 	w.waitGone("required")
-	if s := w.getSecret("required-totp"); len(s.Data["secret"]) == 0 {
+	if s := w.getSecret("required-totp"); len(s.Data[v1alpha1.KeySecret]) == 0 {
 		t.Fatal("the Secret was not kept")
 	}
 }
@@ -130,7 +130,7 @@ func TestDeletionDisableFallsBackToRetainWhenCognitoIsDown(t *testing.T) {
 	if took := time.Since(deleted); took < 3*time.Second {
 		t.Fatalf("gave up after %s, before the timeout", took)
 	}
-	if s := w.getSecret("down-totp"); len(s.Data["secret"]) == 0 || len(s.OwnerReferences) != 0 {
+	if s := w.getSecret("down-totp"); len(s.Data[v1alpha1.KeySecret]) == 0 || len(s.OwnerReferences) != 0 {
 		t.Fatal("the Secret was not kept and released")
 	}
 	if !w.hasEvent("DisableAbandoned") {

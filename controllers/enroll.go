@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -62,6 +63,8 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 	}
 	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
 		s.Data[v1alpha1.KeyPendingSecret] = []byte(x.association)
+		delete(s.Annotations, v1alpha1.AnnotationPendingVerifiedUntil)
+		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
 		x.recordIdentity(s)
 	}); err != nil {
 		return err
@@ -110,7 +113,27 @@ func (x *run) finish(ctx context.Context, proven string) error {
 			return err
 		}
 	}
+	if proven != x.o.secret {
+		if until := x.shownAfter(proven); x.r.Now().Before(until) {
+			return x.holdVerified(ctx, proven, until)
+		}
+	}
 	return x.promote(ctx, proven)
+}
+
+// holdVerified records that Cognito verified a new seed, which stays under
+// pending-secret until the step of the code the operator used has passed.
+func (x *run) holdVerified(ctx context.Context, proven string, until time.Time) error {
+	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
+		s.Data[v1alpha1.KeyPendingSecret] = []byte(proven)
+		s.Annotations[v1alpha1.AnnotationPendingVerifiedUntil] = until.UTC().Format(time.RFC3339Nano)
+		s.Annotations[v1alpha1.AnnotationPendingFingerprint] = totp.Fingerprint(proven)
+		x.recordIdentity(s)
+	}); err != nil {
+		return err
+	}
+	return waitFor(v1alpha1.ReasonProgressing,
+		"the new secret is verified; it is handed to consumers once the TOTP step the operator used has passed", until.Sub(x.r.Now()))
 }
 
 // promote makes the proven seed the one consumers read, in one write that
@@ -125,6 +148,8 @@ func (x *run) promote(ctx context.Context, proven string) error {
 		s.Data[v1alpha1.KeySecret] = []byte(proven)
 		s.Data[v1alpha1.KeyOTPAuthURL] = []byte(otpURL(x.o.in.issuer, x.otpUser(id), proven))
 		delete(s.Data, v1alpha1.KeyPendingSecret)
+		delete(s.Annotations, v1alpha1.AnnotationPendingVerifiedUntil)
+		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
 		for k, v := range recordAnnotations(x.o.ste, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
 			s.Annotations[k] = v
 		}

@@ -22,11 +22,11 @@ func (w *world) expectEnrolled(name string, wantUsername bool) *corev1.Secret {
 	expectAbsent(t, ste, v1alpha1.ConditionReconciling)
 	expectAbsent(t, ste, v1alpha1.ConditionStalled)
 	s := w.getSecret(ste.Status.SecretName)
-	secret := string(s.Data["secret"])
+	secret := string(s.Data[v1alpha1.KeySecret])
 	if err := totp.CheckSecret(secret); err != nil {
 		t.Fatalf("stored secret: %v", err)
 	}
-	if _, ok := s.Data["pending-secret"]; ok {
+	if _, ok := s.Data[v1alpha1.KeyPendingSecret]; ok {
 		t.Fatal("a pending secret is left in the Secret")
 	}
 	if got := fake.User(w.poolID, w.username); got.TOTPSecret != secret || got.PendingSecret != "" {
@@ -45,7 +45,7 @@ func (w *world) expectEnrolled(name string, wantUsername bool) *corev1.Secret {
 	if (string(s.Data["username"]) == w.username) != wantUsername {
 		t.Fatalf("username key = %q", s.Data["username"])
 	}
-	url := string(s.Data["otpauth-url"])
+	url := string(s.Data[v1alpha1.KeyOTPAuthURL])
 	if !strings.HasPrefix(url, "otpauth://totp/") || !strings.Contains(url, "secret="+secret) ||
 		!strings.Contains(url, "algorithm=SHA1&digits=6&period=30") {
 		t.Fatalf("otpauth-url = %q", url)
@@ -98,8 +98,8 @@ func TestMFASetupSessionFlow(t *testing.T) {
 	if u := fake.User(w.poolID, w.username); u.DeviceName != "ci-bot" {
 		t.Fatalf("device name %q", u.DeviceName)
 	}
-	if !strings.HasPrefix(string(s.Data["otpauth-url"]), "otpauth://totp/Example%20Corp:"+w.username+"?") {
-		t.Fatalf("otpauth-url %q", s.Data["otpauth-url"])
+	if !strings.HasPrefix(string(s.Data[v1alpha1.KeyOTPAuthURL]), "otpauth://totp/Example%20Corp:"+w.username+"?") {
+		t.Fatalf("otpauth-url %q", s.Data[v1alpha1.KeyOTPAuthURL])
 	}
 }
 
@@ -142,7 +142,7 @@ func TestClientSecret(t *testing.T) {
 		s.ClientSecretRef = &v1alpha1.SecretKeySelector{Name: "client", Key: "secret"}
 	})
 	ste := w.waitReady("with-hash")
-	secret := string(w.getSecret(ste.Status.SecretName).Data["secret"])
+	secret := string(w.getSecret(ste.Status.SecretName).Data[v1alpha1.KeySecret])
 	if fake.User(w.poolID, w.username).TOTPSecret != secret {
 		t.Fatal("the MFA_SETUP flow with SECRET_HASH did not verify the stored secret")
 	}
@@ -155,14 +155,14 @@ func TestResignInProvesStoredSecret(t *testing.T) {
 	w.credentials()
 	w.enrollment("again")
 	first := w.waitReady("again")
-	secret := string(w.getSecret(first.Status.SecretName).Data["secret"])
+	secret := string(w.getSecret(first.Status.SecretName).Data[v1alpha1.KeySecret])
 
 	before := fake.CallCounts()
 	ste := w.update("again", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled })
 	waitGeneration(w, "again", ste.Generation)
 	after := w.waitReady("again")
 	expectCalls(t, callsSince(before), map[string]int{"InitiateAuth": 1, "RespondToAuthChallenge": 1, "SetUserMFAPreference": 1})
-	if string(w.getSecret(after.Status.SecretName).Data["secret"]) != secret || after.Status.SecretFingerprint != first.Status.SecretFingerprint {
+	if string(w.getSecret(after.Status.SecretName).Data[v1alpha1.KeySecret]) != secret || after.Status.SecretFingerprint != first.Status.SecretFingerprint {
 		t.Fatal("the stored secret changed")
 	}
 	if u := fake.User(w.poolID, w.username); !u.TOTPEnabled || u.TOTPPreferred {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
@@ -16,8 +17,9 @@ type outcome struct {
 	reason  string
 	message string
 	class   cognito.Class
-	// waiting marks a wait on a watched object: no failure, no timer.
+	// waiting marks a wait: no failure; a timer only when after is set.
 	waiting bool
+	after   time.Duration
 }
 
 func (o *outcome) Error() string { return o.reason + ": " + o.message }
@@ -32,6 +34,11 @@ func retry(reason, message string) error {
 
 func wait(reason, message string) error {
 	return &outcome{reason: reason, message: message, class: cognito.Retryable, waiting: true}
+}
+
+// waitFor is a wait with a timer: nothing failed, the next step is due later.
+func waitFor(reason, message string, after time.Duration) error {
+	return &outcome{reason: reason, message: message, class: cognito.Retryable, waiting: true, after: max(after, time.Millisecond)}
 }
 
 // kubeError classifies a failed API-server request: a request the server

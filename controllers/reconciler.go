@@ -97,14 +97,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // act carries out the plan.
 func (r *Reconciler) act(ctx context.Context, x *run) error {
 	switch x.p.name {
-	case planWait, planStall, planBackoff:
+	case planWait, planStall, planBackoff, planWaitForStep:
 		return x.p.err
 	}
 	if err := r.ensureFinalizer(ctx, x.o.ste); err != nil {
 		return err
 	}
-	if x.p.name == planUpToDate {
+	switch x.p.name {
+	case planUpToDate:
 		return x.repairMetadata(ctx)
+	case planPromoteVerified:
+		x.view, x.step = &cognitoView{id: x.o.rec.identity()}, stepPromote
+		return x.promote(ctx, x.o.pending)
 	}
 	if err := x.actWithCognito(ctx); err != nil {
 		return err

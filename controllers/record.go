@@ -27,6 +27,10 @@ type record struct {
 	sub           string
 	signInName    string
 	retainedFrom  string
+	// pendingVerifiedUntil is set once Cognito verified the staged seed
+	// whose fingerprint is pendingFingerprint.
+	pendingVerifiedUntil *time.Time
+	pendingFingerprint   string
 }
 
 func readRecord(s *corev1.Secret) record {
@@ -40,6 +44,10 @@ func readRecord(s *corev1.Secret) record {
 		signInName: a[v1alpha1.AnnotationSignInName], retainedFrom: a[v1alpha1.AnnotationRetainedFrom]}
 	if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationEnrolledAt]); err == nil {
 		rec.enrolledAt = &t
+	}
+	if t, err := time.Parse(time.RFC3339Nano, a[v1alpha1.AnnotationPendingVerifiedUntil]); err == nil {
+		rec.pendingVerifiedUntil = &t
+		rec.pendingFingerprint = a[v1alpha1.AnnotationPendingFingerprint]
 	}
 	return rec
 }

@@ -44,8 +44,13 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 	var ev *event
 	if runErr == nil {
 		ev = x.markEnrolled(before)
-		if next := st.NextRotationTime; next != nil {
-			result.RequeueAfter = max(next.Sub(r.Now()), time.Second)
+		for _, next := range []*metav1.Time{st.NextRotationTime, st.NextAttemptTime} {
+			if next != nil {
+				d := max(next.Sub(r.Now()), time.Second)
+				if result.RequeueAfter == 0 || d < result.RequeueAfter {
+					result.RequeueAfter = d
+				}
+			}
 		}
 	} else {
 		o := asOutcome(runErr)
@@ -115,7 +120,7 @@ func (x *run) markEnrolled(before *v1alpha1.SoftwareTokenEnrollment) *event {
 	if x.rotation && !x.newSeed() {
 		// A failed rotation resolved by proving the old secret: Ready again,
 		// but the rotation is still owed, after a backoff that keeps growing.
-		st.NextAttemptTime = &metav1.Time{Time: x.r.Now().Add(x.r.backoff(max(st.FailedAttempts, 1), cognito.Retryable))}
+		x.scheduleRetry(x.r.backoff(max(st.FailedAttempts, 1), cognito.Retryable), false)
 	} else {
 		st.FailedAttempts, st.LastFailureTime, st.NextAttemptTime = 0, nil, nil
 		st.LastRotateRequest = ste.Annotations[v1alpha1.AnnotationRotate]
@@ -145,7 +150,7 @@ func (x *run) markEnrolled(before *v1alpha1.SoftwareTokenEnrollment) *event {
 	case x.rotation && x.newSeed():
 		return &event{corev1.EventTypeNormal, v1alpha1.ReasonRotated, fmt.Sprintf(
 			"Rotated: a new verified secret replaced the previous one in Secret %q (%s)", st.SecretName, st.SecretFingerprint)}
-	case x.verified:
+	case x.newSeed():
 		if before.Status.EnrolledTime == nil {
 			metrics.TimeToReady.Observe(x.r.Now().Sub(ste.CreationTimestamp.Time).Seconds())
 		}
@@ -207,15 +212,11 @@ func (x *run) markFailed(o *outcome) time.Duration {
 		return 0
 	case o.waiting:
 		conditions.MarkReconciling(&st.Conditions, gen, o.reason, msg)
-		return 0
+		return o.after
 	}
 	conditions.MarkReconciling(&st.Conditions, gen, o.reason, msg)
 	st.FailedAttempts++
-	now := x.r.Now()
-	d := x.r.backoff(st.FailedAttempts, o.class)
-	st.LastFailureTime = &metav1.Time{Time: now}
-	st.NextAttemptTime = &metav1.Time{Time: now.Add(d)}
-	return d
+	return x.scheduleRetry(x.r.backoff(st.FailedAttempts, o.class), true)
 }
 
 // markRotationUnresolved records a rotation that failed after its
@@ -240,11 +241,25 @@ func (x *run) markRotationUnresolved(o *outcome) time.Duration {
 		}
 	}
 	st.FailedAttempts++
+	return x.scheduleRetry(x.r.backoff(st.FailedAttempts, o.class), true)
+}
+
+// scheduleRetry records when the next attempt may run and returns how long
+// until then. The status keeps whole seconds, so the time is rounded up: a
+// time rounded down could already have passed when the operator's own
+// writes trigger the next reconcile, and the backoff would not hold.
+func (x *run) scheduleRetry(d time.Duration, failed bool) time.Duration {
+	st := &x.o.ste.Status
 	now := x.r.Now()
-	d := x.r.backoff(st.FailedAttempts, o.class)
-	st.LastFailureTime = &metav1.Time{Time: now}
-	st.NextAttemptTime = &metav1.Time{Time: now.Add(d)}
-	return d
+	at := now.Add(d).Truncate(time.Second)
+	if at.Before(now.Add(d)) {
+		at = at.Add(time.Second)
+	}
+	st.NextAttemptTime = &metav1.Time{Time: at}
+	if failed {
+		st.LastFailureTime = &metav1.Time{Time: now}
+	}
+	return at.Sub(now)
 }
 
 // markRotating says, before the association, that the stored secret may

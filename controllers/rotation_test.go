@@ -39,7 +39,7 @@ func TestRotationOnDemand(t *testing.T) {
 			w.credentials()
 			w.enrollment("spin")
 			first := w.waitReady("spin")
-			old := string(w.getSecret("spin-totp").Data["secret"])
+			old := string(w.getSecret("spin-totp").Data[v1alpha1.KeySecret])
 
 			before := fake.CallCounts()
 			w.requestRotation("spin", "2026-11-25T12:00:00Z")
@@ -47,8 +47,8 @@ func TestRotationOnDemand(t *testing.T) {
 			expectCondition(t, ste, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled)
 			expectCondition(t, ste, v1alpha1.ConditionRotationFailed, metav1.ConditionFalse, v1alpha1.ReasonRotated)
 			s := w.getSecret("spin-totp")
-			secret := string(s.Data["secret"])
-			if secret == old || ste.Status.SecretFingerprint == first.Status.SecretFingerprint || len(s.Data["pending-secret"]) != 0 {
+			secret := string(s.Data[v1alpha1.KeySecret])
+			if secret == old || ste.Status.SecretFingerprint == first.Status.SecretFingerprint || len(s.Data[v1alpha1.KeyPendingSecret]) != 0 {
 				t.Fatal("the secret was not replaced cleanly")
 			}
 			if u := fake.User(w.poolID, w.username); u.TOTPSecret != secret {
@@ -71,23 +71,25 @@ func TestRotationOnDemand(t *testing.T) {
 	}
 }
 
-// A rotation that fails leaves the old secret in place and working: Ready
-// stays True, RotationFailed says why, and the staged secret is dropped.
+// A rotation that fails after its association leaves the old secret in
+// place and working: Ready is False until the next attempt proves which
+// secret Cognito holds, then True again with RotationFailed saying why, and
+// the staged secret is dropped.
 func TestFailedRotationKeepsTheOldSecret(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
 	w.enrollment("keep")
 	w.waitReady("keep")
-	old := string(w.getSecret("keep-totp").Data["secret"])
+	old := string(w.getSecret("keep-totp").Data[v1alpha1.KeySecret])
 	fault := cognitofake.Fault{User: w.username, Code: "InvalidParameterException", Message: "rejected"}
 	fake.InjectFault("VerifySoftwareToken", fault, fault, fault)
 
 	w.requestRotation("keep", "one")
-	ste := w.waitRotateHandled("keep", "one")
+	w.waitRotateHandled("keep", "one")
+	ste := w.waitReady("keep")
 	expectCondition(t, ste, v1alpha1.ConditionRotationFailed, metav1.ConditionTrue, v1alpha1.ReasonInvalidParameter)
-	expectCondition(t, ste, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled)
 	s := w.getSecret("keep-totp")
-	if string(s.Data["secret"]) != old || len(s.Data["pending-secret"]) != 0 {
+	if string(s.Data[v1alpha1.KeySecret]) != old || len(s.Data[v1alpha1.KeyPendingSecret]) != 0 {
 		t.Fatal("the old secret was disturbed")
 	}
 	if err := w.signInWithMFA(old, 0); err != nil {
@@ -124,7 +126,7 @@ func TestRotationInterval(t *testing.T) {
 			t.Fatalf("no rotation: %+v", ste.Status)
 		}
 	}
-	if err := w.signInWithMFA(string(w.getSecret("timer-totp").Data["secret"]), 0); err != nil {
+	if err := w.signInWithMFA(string(w.getSecret("timer-totp").Data[v1alpha1.KeySecret]), 0); err != nil {
 		t.Fatal(err)
 	}
 }

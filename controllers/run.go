@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"time"
+
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
@@ -29,6 +31,8 @@ type run struct {
 	verifyStatus string
 	// rotation: this reconcile replaces a working seed.
 	rotation bool
+	// usedStep is, per seed, the latest step whose code Cognito accepted.
+	usedStep map[string]int64
 	// distrusted: Cognito showed that the stored secret may no longer work.
 	distrusted bool
 }
@@ -80,8 +84,29 @@ func (x *run) secretValues() []string {
 		x.o.secret, x.o.pending}
 }
 
+// tryCodes proves secret with the quietest codes, and remembers the step of
+// the code Cognito accepted.
 func (x *run) tryCodes(secret string, send func(code string) error) (bool, error) {
-	return cognito.SendCodes(secret, x.r.Now(), send)
+	ok, step, err := cognito.SendQuietCodes(secret, x.r.Now(), send)
+	if ok {
+		if x.usedStep == nil {
+			x.usedStep = map[string]int64{}
+		}
+		x.usedStep[secret] = max(x.usedStep[secret], step)
+	}
+	return ok, err
 }
 
-var _ = totp.Fingerprint
+// codeStepMargin covers clocks a few seconds apart: a consumer's clock
+// behind the operator's may still be in the step the operator used.
+const codeStepMargin = 3 * time.Second
+
+// shownAfter is when a seed whose codes the operator used may be handed to
+// consumers.
+func (x *run) shownAfter(secret string) time.Time {
+	step, ok := x.usedStep[secret]
+	if !ok {
+		return time.Time{}
+	}
+	return totp.StepEnd(step).Add(codeStepMargin)
+}

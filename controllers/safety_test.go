@@ -44,7 +44,7 @@ func (w *world) expectSeedStored(secretName string) {
 		return
 	}
 	s := w.getSecret(secretName)
-	if string(s.Data["secret"]) != u.TOTPSecret && string(s.Data["pending-secret"]) != u.TOTPSecret {
+	if string(s.Data[v1alpha1.KeySecret]) != u.TOTPSecret && string(s.Data[v1alpha1.KeyPendingSecret]) != u.TOTPSecret {
 		w.t.Fatal("the seed Cognito holds for the user is stored nowhere")
 	}
 }
@@ -115,7 +115,7 @@ func TestLostRotationReplyThenTerminalErrorKeepsActiveSeed(t *testing.T) {
 	must(t, k8s.Update(ctx(), creds))
 	w.waitReady("lost")
 	s := w.getSecret("lost-totp")
-	if string(s.Data["secret"]) != fake.User(w.poolID, w.username).TOTPSecret || len(s.Data["pending-secret"]) != 0 {
+	if string(s.Data[v1alpha1.KeySecret]) != fake.User(w.poolID, w.username).TOTPSecret || len(s.Data[v1alpha1.KeyPendingSecret]) != 0 {
 		t.Fatal("the active seed was not promoted")
 	}
 	if got := callsSince(before)["AssociateSoftwareToken"]; got != 0 {
@@ -139,7 +139,7 @@ func TestChangedUsernameNeverOverwritesFirstUsersSeed(t *testing.T) {
 	w.credentials()
 	w.enrollment("who")
 	w.waitReady("who")
-	seed := string(w.getSecret("who-totp").Data["secret"])
+	seed := string(w.getSecret("who-totp").Data[v1alpha1.KeySecret])
 	fake.CreateUser(w.poolID, cognitofake.User{Username: w.username + "-b", Password: w.password})
 	creds := w.getSecret("creds")
 	creds.Data["username"] = []byte(w.username + "-b")
@@ -149,7 +149,7 @@ func TestChangedUsernameNeverOverwritesFirstUsersSeed(t *testing.T) {
 	if msg := conditionOf(ste, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, "deletionPolicy Retain") {
 		t.Fatalf("the message does not say what to do: %s", msg)
 	}
-	if got := string(w.getSecret("who-totp").Data["secret"]); got != seed {
+	if got := string(w.getSecret("who-totp").Data[v1alpha1.KeySecret]); got != seed {
 		t.Fatal("the first user's seed was overwritten")
 	}
 	if u := fake.User(w.poolID, w.username+"-b"); u.TOTPSecret != "" || u.PendingSecret != "" {
@@ -230,7 +230,7 @@ func TestTwoEnrollmentsForOneUserExactlyOneProceeds(t *testing.T) {
 			if msg := findCond(w.get(dup), v1alpha1.ConditionStalled).Message; !strings.Contains(msg, `"`+ready+`"`) {
 				t.Fatalf("the message does not name the winner in the same namespace: %s", msg)
 			}
-			if got := string(w.getSecret(ready + "-totp").Data["secret"]); got != fake.User(w.poolID, w.username).TOTPSecret {
+			if got := string(w.getSecret(ready + "-totp").Data[v1alpha1.KeySecret]); got != fake.User(w.poolID, w.username).TOTPSecret {
 				t.Fatal("the Ready enrollment's secret is not the user's token")
 			}
 		})
@@ -289,7 +289,7 @@ func TestDisableDeletionFinishesOnTerminalError(t *testing.T) {
 	fake.UpdateUser(w.poolID, w.username, func(u *cognitofake.User) { u.Password = "changed-elsewhere" })
 	w.deleteEnrollment("gone")
 	w.waitGone("gone")
-	if s := w.getSecret("gone-totp"); len(s.Data["secret"]) == 0 || len(s.Finalizers) != 0 {
+	if s := w.getSecret("gone-totp"); len(s.Data[v1alpha1.KeySecret]) == 0 || len(s.Finalizers) != 0 {
 		t.Fatal("the Secret was not kept and released")
 	}
 	if s := w.getSecret("creds"); contains(s.Finalizers, v1alpha1.FinalizerProtect) {
@@ -335,7 +335,7 @@ func TestRetainThenRecreateAdoptsWithoutAssociation(t *testing.T) {
 	w.credentials()
 	w.enrollment("again")
 	w.waitReady("again")
-	seed := string(w.getSecret("again-totp").Data["secret"])
+	seed := string(w.getSecret("again-totp").Data[v1alpha1.KeySecret])
 	w.deleteEnrollment("again")
 	w.waitGone("again")
 	before := fake.CallCounts()
@@ -345,7 +345,7 @@ func TestRetainThenRecreateAdoptsWithoutAssociation(t *testing.T) {
 		t.Fatalf("%d associations on re-create", got)
 	}
 	s := w.getSecret("again-totp")
-	if string(s.Data["secret"]) != seed || len(s.OwnerReferences) != 1 || s.Annotations[v1alpha1.AnnotationRetainedFrom] != "" {
+	if string(s.Data[v1alpha1.KeySecret]) != seed || len(s.OwnerReferences) != 1 || s.Annotations[v1alpha1.AnnotationRetainedFrom] != "" {
 		t.Fatal("the retained Secret was not adopted as it was")
 	}
 }

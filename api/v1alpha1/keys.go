@@ -59,6 +59,12 @@ const (
 	// AnnotationSignInName is the username typed in the credentials Secret
 	// (an alias, perhaps) when the seed was enrolled.
 	AnnotationSignInName = OperatorPrefix + "sign-in-name"
+	// AnnotationPendingVerifiedUntil says Cognito verified the staged seed
+	// (whose fingerprint AnnotationPendingFingerprint gives) and the
+	// preference is set; it is promoted once this time has passed, so that
+	// the code the operator used is never the one a consumer signs in with.
+	AnnotationPendingVerifiedUntil = OperatorPrefix + "pending-verified-until"
+	AnnotationPendingFingerprint   = OperatorPrefix + "pending-fingerprint"
 	// AnnotationRetainedFrom marks a Secret released by an enrollment with
 	// deletionPolicy Retain: <namespace>/<name>. An enrollment of that
 	// namespace and name adopts it once its seed is proven.

@@ -127,7 +127,7 @@ func (c *cli) storedSecret(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrol
 	if err != nil {
 		return "", err
 	}
-	seed := string(s.Data["secret"])
+	seed := string(s.Data[v1alpha1.KeySecret])
 	if seed == "" {
 		return "", fmt.Errorf("Secret %q holds no verified TOTP secret yet; see `kubectl mfa status %s`", s.Name, ste.Name)
 	}

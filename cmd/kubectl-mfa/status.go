@@ -73,7 +73,7 @@ func (c *cli) secretSummary(ctx context.Context, w *tabwriter.Writer, ste *v1alp
 	if t := ste.Status.EnrolledTime; t != nil {
 		fmt.Fprintf(w, "  Enrolled:\t%s\n", t.UTC().Format(time.RFC3339))
 	}
-	if slices.Contains(keys, "pending-secret") {
+	if slices.Contains(keys, v1alpha1.KeyPendingSecret) {
 		fmt.Fprintf(w, "  \ta new secret awaits verification\n")
 	}
 }

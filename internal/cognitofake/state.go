@@ -134,6 +134,13 @@ func (s *Server) CreateUser(poolID string, u User) {
 	s.pools[poolID].users[u.Username] = &u
 }
 
+// UpdatePool changes a pool under the fake's lock.
+func (s *Server) UpdatePool(poolID string, change func(*Pool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(s.pools[poolID])
+}
+
 // UpdateUser changes a user under the fake's lock.
 func (s *Server) UpdateUser(poolID, username string, change func(*User)) {
 	s.mu.Lock()
@@ -216,11 +223,12 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// newSecret is a 32-character base32 seed, the shape Cognito hands out.
+// newSecret is a 52-character unpadded base32 seed (32 random bytes), the
+// shape real Cognito hands out (cognito-local issues 32 characters).
 func newSecret() string {
-	b := make([]byte, 20)
+	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
-	return base32.StdEncoding.EncodeToString(b)
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
 }

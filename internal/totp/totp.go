@@ -67,6 +67,40 @@ func Codes(secret string, t time.Time, margin time.Duration) ([]string, error) {
 	return []string{now, next}, nil
 }
 
+// StepOf is the number of the step that contains t.
+func StepOf(t time.Time) int64 { return t.Unix() / int64(Period/time.Second) }
+
+// StepEnd is when step ends.
+func StepEnd(step int64) time.Time { return time.Unix((step+1)*int64(Period/time.Second), 0) }
+
+// StepCode is a code and the step it belongs to.
+type StepCode struct {
+	Code string
+	Step int64
+}
+
+// QuietCodes returns the codes worth trying at t for a request whose code
+// nobody else should be using: the previous step's first (Cognito accepts a
+// step either side, and a consumer signing in now uses the current one, so
+// the operator's use of it, which Cognito remembers, spoils nothing), then
+// the current one. Within margin of the step's end the previous step is too
+// old to trust: the current and the next go instead.
+func QuietCodes(secret string, t time.Time, margin time.Duration) ([]StepCode, error) {
+	steps := []int64{StepOf(t) - 1, StepOf(t)}
+	if Remaining(t) < margin {
+		steps = []int64{StepOf(t), StepOf(t) + 1}
+	}
+	out := make([]StepCode, 0, len(steps))
+	for _, st := range steps {
+		code, err := Code(secret, time.Unix(st*int64(Period/time.Second), 0))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StepCode{Code: code, Step: st})
+	}
+	return out, nil
+}
+
 // CheckSecret reports whether secret is a usable base32 seed.
 func CheckSecret(secret string) error {
 	s := normalize(secret)

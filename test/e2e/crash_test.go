@@ -171,7 +171,7 @@ func TestCrashBeforeStatusWrite(t *testing.T) {
 		}
 		c := r.user(name, cognitofake.MFAOptional)
 		for ev := range w.ResultChan() {
-			if s, ok := ev.Object.(*corev1.Secret); ok && len(s.Data["secret"]) > 0 {
+			if s, ok := ev.Object.(*corev1.Secret); ok && len(s.Data[v1alpha1.KeySecret]) > 0 {
 				r.manager().Kill()
 				break
 			}
