@@ -39,6 +39,8 @@ type options struct {
 	kubeQPS                float64
 	kubeBurst              int
 	clusterResourceNS      string
+	quotaShare             float64
+	quotas, categoryQPS    string
 }
 
 func main() {
@@ -55,8 +57,11 @@ func main() {
 	fs.DurationVar(&o.cognito.ConnectTimeout, "cognito-connect-timeout", 10*time.Second, "Timeout for connecting to Cognito, TLS handshake included.")
 	fs.DurationVar(&o.cognito.ReadTimeout, "cognito-read-timeout", 30*time.Second, "Timeout for a Cognito connection that delivers no data.")
 	fs.IntVar(&o.cognito.MaxAttempts, "cognito-max-attempts", 3, "Attempts per Cognito call, SDK retries included.")
-	fs.Float64Var(&o.cognito.QPS, "cognito-qps", 10, "Cognito requests per second per region, all operations together (Cognito's quotas are per account and Region: 25 RPS for user updates); 0 disables pacing.")
-	fs.IntVar(&o.cognito.Burst, "cognito-burst", 10, "Cognito requests allowed in a burst above --cognito-qps.")
+	fs.Float64Var(&o.cognito.QPS, "cognito-qps", -1, "When set above 0, a cap on Cognito requests per second per region over all operations, on top of the per-category pacing; 0 disables pacing altogether; unset (-1): no cap.")
+	fs.IntVar(&o.cognito.Burst, "cognito-burst", 10, "Requests allowed in a burst, per pacing bucket.")
+	fs.Float64Var(&o.quotaShare, "cognito-quota-share", 0.5, "Share of each Cognito quota category (per account and Region) the operator paces itself to; end users' sign-ins use the same quotas.")
+	fs.StringVar(&o.quotas, "cognito-quotas", "", "The account's quotas where they differ from AWS's defaults, e.g. UserAuthentication=200 after an increase (categories: UserAuthentication, RespondToAuthChallenge, UserUpdate, UserRead).")
+	fs.StringVar(&o.categoryQPS, "cognito-category-qps", "", "Explicit pacing rates per category, overriding the share, e.g. UserUpdate=10,UserRead=50.")
 	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 200, "Requests per second to the Kubernetes API server (its priority and fairness still applies).")
 	fs.IntVar(&o.kubeBurst, "kube-api-burst", 400, "Burst of requests to the Kubernetes API server.")
 	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Enrollments reconciled at once.")
@@ -79,6 +84,20 @@ func main() {
 		zapOpts.Level = level
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	quotas, err := cognito.ParseRates(o.quotas)
+	if err == nil {
+		var overrides map[string]float64
+		if overrides, err = cognito.ParseRates(o.categoryQPS); err == nil {
+			o.cognito.CategoryRates = cognito.CategoryRates(o.quotaShare, quotas, overrides)
+		}
+	}
+	if err == nil && (o.quotaShare < 0 || o.quotaShare > 1) {
+		err = fmt.Errorf("--cognito-quota-share must be between 0 and 1, not %v", o.quotaShare)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pacing flags:", err)
+		os.Exit(2)
+	}
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		ctrl.Log.Error(err, "manager stopped")
 		os.Exit(1)
@@ -147,6 +166,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	log.Info("starting manager", "cognitoEndpoint", o.cognito.Endpoint, "defaultRegion", provider.DefaultRegion(),
+		"cognitoPacing", o.cognito.CategoryRates, "cognitoQPSCap", o.cognito.QPS,
 		"namespaces", o.namespaces)
 	return mgr.Start(ctx)
 }

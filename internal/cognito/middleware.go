@@ -12,13 +12,18 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/metrics"
 )
 
-// pace is SDK middleware that waits for the limiter before each attempt.
-func pace(limiter *rate.Limiter) func(*middleware.Stack) error {
+// pace is SDK middleware that waits, before each attempt, for the bucket of
+// the operation's quota category and for the cap over all operations.
+func pace(limiters map[string]*rate.Limiter) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("CognitoPacing",
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				if err := limiter.Wait(ctx); err != nil {
-					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				for _, key := range []string{CategoryOf(middleware.GetOperationName(ctx)), ""} {
+					if l := limiters[key]; l != nil {
+						if err := l.Wait(ctx); err != nil {
+							return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+						}
+					}
 				}
 				return next.HandleFinalize(ctx, in)
 			}), middleware.After)

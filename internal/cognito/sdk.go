@@ -31,10 +31,14 @@ type Options struct {
 	ReadTimeout time.Duration
 	// MaxAttempts is the SDK's retry budget for one call (1 disables SDK retries).
 	MaxAttempts int
-	// QPS and Burst pace all calls to one region: Cognito's quotas are per
-	// account and Region and shared by every application in the account.
-	// QPS 0 disables pacing.
-	QPS   float64
+	// CategoryRates pace each quota category per region (requests per
+	// second; see CategoryRates). Cognito's quotas are per account and Region
+	// and shared by every application in the account.
+	CategoryRates map[string]float64
+	// QPS, when above 0, also caps all operations of a region together;
+	// QPS 0 disables pacing altogether, categories included; below 0, no cap.
+	QPS float64
+	// Burst is each bucket's burst.
 	Burst int
 }
 
@@ -45,6 +49,7 @@ type Provider struct {
 	cfg      aws.Config
 	endpoint string
 	qps      float64
+	rates    map[string]float64
 	burst    int
 
 	mu      sync.Mutex
@@ -88,7 +93,8 @@ func NewProvider(ctx context.Context, o Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS SDK configuration: %w", err)
 	}
-	return &Provider{cfg: cfg, endpoint: o.Endpoint, qps: o.QPS, burst: max(o.Burst, 1), clients: map[string]Client{}}, nil
+	return &Provider{cfg: cfg, endpoint: o.Endpoint, qps: o.QPS, rates: o.CategoryRates, burst: max(o.Burst, 1),
+		clients: map[string]Client{}}, nil
 }
 
 // DefaultRegion is the region used when a pool id names none.
@@ -101,23 +107,41 @@ func (p *Provider) ForRegion(region string) Client {
 	if c, ok := p.clients[region]; ok {
 		return c
 	}
-	var limiter *rate.Limiter
-	if p.qps > 0 {
-		limiter = rate.NewLimiter(rate.Limit(p.qps), p.burst)
-	}
+	limiters := p.limiters()
 	c := &sdkClient{api: cip.NewFromConfig(p.cfg, func(o *cip.Options) {
 		o.Region = region
 		if p.endpoint != "" {
 			o.BaseEndpoint = aws.String(p.endpoint)
 		}
-		if limiter != nil {
+		if limiters != nil {
 			// Every attempt, SDK retries included, waits for its turn.
-			o.APIOptions = append(o.APIOptions, pace(limiter))
+			o.APIOptions = append(o.APIOptions, pace(limiters))
 		}
 		o.APIOptions = append(o.APIOptions, observe)
 	})}
 	p.clients[region] = c
 	return c
+}
+
+// limiters are one region's buckets: one per category, and "" for the cap
+// over all operations; nil when pacing is off.
+func (p *Provider) limiters() map[string]*rate.Limiter {
+	if p.qps == 0 {
+		return nil
+	}
+	out := map[string]*rate.Limiter{}
+	for c, r := range p.rates {
+		if r > 0 {
+			out[c] = rate.NewLimiter(rate.Limit(r), p.burst)
+		}
+	}
+	if p.qps > 0 {
+		out[""] = rate.NewLimiter(rate.Limit(p.qps), p.burst)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 type sdkClient struct {
