@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -144,5 +145,27 @@ func TestFiftyTwoCharacterSeeds(t *testing.T) {
 	w.waitReady("long")
 	if n := len(w.getSecret("long-totp").Data[v1alpha1.KeySecret]); n != 52 {
 		t.Fatalf("seed of %d characters; the fake issues AWS's 52", n)
+	}
+}
+
+// Where MFA is required, Cognito may accept turning TOTP off and change
+// nothing: deletionPolicy Disable confirms with a sign-in that the user is
+// no longer challenged before it deletes the seed, and otherwise keeps it.
+func TestDisableConfirmsMFAIsOffBeforeDeletingTheSeed(t *testing.T) {
+	fake.SetIgnoreDisableWhereRequired(true)
+	defer fake.SetIgnoreDisableWhereRequired(false)
+	w := newWorld(t, cognitofake.MFAOn)
+	w.credentials()
+	w.enrollment("silent", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
+	w.waitReady("silent")
+	seed := string(w.getSecret("silent-totp").Data[v1alpha1.KeySecret])
+	w.deleteEnrollment("silent")
+	ste := w.waitStalled("silent", v1alpha1.ReasonDisableRejected)
+	if msg := findCond(ste, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, "still challenges") {
+		t.Fatalf("the message does not say Cognito still challenges: %s", msg)
+	}
+	w.waitGone("silent") // the deletion timeout (3 s) falls back to Retain
+	if s := w.getSecret("silent-totp"); string(s.Data[v1alpha1.KeySecret]) != seed {
+		t.Fatal("the seed of a user still challenged for TOTP was deleted")
 	}
 }

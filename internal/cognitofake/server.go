@@ -35,8 +35,11 @@ type Server struct {
 	signed   int
 	seq      int
 
-	hook    Hook
-	latency time.Duration
+	hook Hook
+
+	// ignoreRequiredDisable: see SetIgnoreDisableWhereRequired.
+	ignoreRequiredDisable bool
+	latency               time.Duration
 
 	replaceMode        ReplaceMode
 	oneTimeCodes       bool
