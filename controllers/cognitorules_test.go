@@ -79,9 +79,9 @@ func TestRotationWhenCognitoReplacesAtAssociation(t *testing.T) {
 		old := string(w.getSecret("now-totp").Data[v1alpha1.KeySecret])
 		fake.InjectFault("VerifySoftwareToken", cognitofake.Fault{User: w.username, Code: "InternalErrorException", Message: "down"})
 		w.requestRotation("now", "r1")
-		ste := w.waitCondition("now", v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonCognitoUnavailable)
+		w.waitCondition("now", v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonCognitoUnavailable)
 		w.expectSeedStored("now-totp")
-		ste = w.waitCondition("now", v1alpha1.ConditionRotationFailed, metav1.ConditionFalse, v1alpha1.ReasonRotated)
+		ste := w.waitCondition("now", v1alpha1.ConditionRotationFailed, metav1.ConditionFalse, v1alpha1.ReasonRotated)
 		s := w.getSecret("now-totp")
 		if !isReady(ste) || string(s.Data[v1alpha1.KeySecret]) == old || string(s.Data[v1alpha1.KeySecret]) != fake.User(w.poolID, w.username).TOTPSecret {
 			t.Fatalf("%s: the rotation did not end with the new secret Ready", mfa)

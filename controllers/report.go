@@ -76,7 +76,7 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 		// from writing it back over a newer one.
 		if err := r.Status().Patch(wctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			if apierrors.IsConflict(err) {
-				return reconcile.Result{Requeue: true}, nil
+				return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, nil
 			}
 			return reconcile.Result{}, client.IgnoreNotFound(err)
 		}
