@@ -381,3 +381,39 @@ type nopRecorder struct{}
 
 func (nopRecorder) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...interface{}) {
 }
+
+// A Secret written by the previous version (no identity recorded) is
+// migrated on first sight: its seed is proven by signing in and the
+// identity recorded, with no new association.
+func TestSecretFromEarlierVersionIsMigratedWithoutAssociation(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOn)
+	w.credentials()
+	w.enrollment("old")
+	w.waitReady("old")
+	seed := string(w.getSecret("old-totp").Data[v1alpha1.KeySecret])
+	before := fake.CallCounts()
+	s := w.getSecret("old-totp")
+	for _, k := range []string{v1alpha1.AnnotationUserPool, v1alpha1.AnnotationUser, v1alpha1.AnnotationUserSub,
+		v1alpha1.AnnotationSignInName, v1alpha1.AnnotationEnrolledSpec} {
+		delete(s.Annotations, k)
+	}
+	must(t, k8s.Update(ctx(), s))
+	deadline := time.Now().Add(20 * time.Second)
+	for w.getSecret("old-totp").Annotations[v1alpha1.AnnotationUserSub] == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the identity was never recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s = w.getSecret("old-totp")
+	if string(s.Data[v1alpha1.KeySecret]) != seed || s.Annotations[v1alpha1.AnnotationUser] != w.username ||
+		s.Annotations[v1alpha1.AnnotationUserSub] != fake.User(w.poolID, w.username).Sub {
+		t.Fatalf("migrated record: %v", s.Annotations)
+	}
+	if got := callsSince(before)["AssociateSoftwareToken"]; got != 0 {
+		t.Fatalf("%d associations to migrate a Secret", got)
+	}
+	if !isReady(w.get("old")) {
+		t.Fatal("not Ready after the migration")
+	}
+}
