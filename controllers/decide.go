@@ -74,6 +74,8 @@ type policy func(o *observation) *plan
 // policies are checked in order; the first that fires decides. Nothing in
 // the chain writes or calls out: it is a pure function of the observation.
 var policies = []policy{
+	inlinePoolRefused,
+	namespaceNotAllowed,
 	secretNotOurs,
 	invalidTemplate,
 	stalledOnSameInputs,
@@ -106,6 +108,25 @@ func decide(o *observation) plan {
 
 func stallPlan(reason, msg string) *plan {
 	return &plan{name: planStall, why: reason, err: stall(reason, msg)}
+}
+
+// inlinePoolRefused enforces --require-user-pool-ref: a tenant who may
+// choose the app client could send a password to one that hands it on.
+func inlinePoolRefused(o *observation) *plan {
+	if !o.requireUserPoolRef || o.ste.Spec.UserPoolRef != nil {
+		return nil
+	}
+	return stallPlan(v1alpha1.ReasonUserPoolRefRequired,
+		"the manager requires spec.userPoolRef (--require-user-pool-ref): an enrollment may not name its own user pool and app client; nothing is sent to Cognito")
+}
+
+// namespaceNotAllowed enforces the ClusterUserPool's allowedNamespaces.
+func namespaceNotAllowed(o *observation) *plan {
+	if o.pool == nil || namespaceAllowed(o.pool.Spec.AllowedNamespaces, o.ste.Namespace, o.nsLabels) {
+		return nil
+	}
+	return stallPlan(v1alpha1.ReasonNamespaceNotAllowed, fmt.Sprintf(
+		"ClusterUserPool %q does not allow namespace %q (spec.allowedNamespaces); nothing is sent to Cognito", o.pool.Name, o.ste.Namespace))
 }
 
 func secretNotOurs(o *observation) *plan {
@@ -181,7 +202,8 @@ func stalledOnSameInputs(o *observation) *plan {
 
 // locallyDerived are stalls the chain derives afresh from the observation
 // on every reconcile, at no cost: they lift as soon as their cause goes.
-var locallyDerived = map[string]bool{v1alpha1.ReasonSecretConflict: true, v1alpha1.ReasonInvalidSpec: true}
+var locallyDerived = map[string]bool{v1alpha1.ReasonSecretConflict: true, v1alpha1.ReasonInvalidSpec: true,
+	v1alpha1.ReasonUserPoolRefRequired: true, v1alpha1.ReasonNamespaceNotAllowed: true}
 
 // backingOff holds every trigger (a watch event, the operator's own writes)
 // until the recorded retry time, unless the inputs changed.
@@ -203,13 +225,15 @@ func backingOff(o *observation) *plan {
 }
 
 // poolChanged refuses to use a seed recorded for another pool: the new pool
-// is another identity, and its seed would overwrite the first user's.
+// is another identity, and its seed would overwrite the first user's. A
+// pool not known yet (its ClusterUserPool missing) is no evidence.
 func poolChanged(o *observation) *plan {
-	if o.ownership == ownForeign || !o.rec.hasIdentity() || o.rec.pool == o.ste.Spec.UserPoolID ||
+	now := o.in.pool.id
+	if o.ownership == ownForeign || !o.rec.hasIdentity() || now == "" || o.rec.pool == now ||
 		(o.secret == "" && o.pending == "") {
 		return nil
 	}
-	return stallPlan(v1alpha1.ReasonIdentityChanged, identityChangedMessage(o, identity{pool: o.ste.Spec.UserPoolID}))
+	return stallPlan(v1alpha1.ReasonIdentityChanged, identityChangedMessage(o, identity{pool: now}))
 }
 
 func identityChangedMessage(o *observation, now identity) string {
@@ -267,10 +291,12 @@ func recordMismatch(o *observation) *plan {
 	var why string
 	switch {
 	case o.rec.fingerprint != totp.Fingerprint(o.secret):
-		why = "the stored seed is not the one recorded"
+		why = "the stored seed is not the one recorded (or Cognito disproved it)"
+	case o.rec.associating:
+		why = "a token was associated and no sign-in has proved since which seed Cognito holds"
 	case !o.rec.hasIdentity():
 		why = "the Secret records no identity (written by an earlier version)"
-	case o.rec.spec != cognitoSpecHash(o.ste):
+	case o.rec.spec != cognitoSpecHash(o.ste, o.in.pool):
 		why = "a spec field that needs Cognito changed"
 	case !o.signInMatchesRecord():
 		why = "the credentials sign in under another name than recorded"

@@ -18,6 +18,9 @@ type cognitoView struct {
 	hasToken bool
 	// proven is the key whose seed Cognito accepted, or "".
 	proven string
+	// verifyOnly: no challenge was seen; stored seeds could be checked only
+	// with VerifySoftwareToken.
+	verifyOnly bool
 	// claim is the claim on id.
 	claim claimState
 }
@@ -55,6 +58,12 @@ func decideAfterSignIn(o *observation, p plan, v *cognitoView) (step, error) {
 		return stepAssociate, nil
 	case v.proven == v1alpha1.KeySecret:
 		return stepKeep, nil
+	case v.hasToken && o.rec.associating && v.verifyOnly:
+		// Only VerifySoftwareToken could be asked, and it checks codes against
+		// the newest association, which a lost reply kept from the operator:
+		// its "no" proves nothing about the stored seed. The association was
+		// the operator's own, so the rotation goes on with a new one.
+		return stepAssociate, nil
 	case v.hasToken:
 		return "", alreadyEnrolled(o, v)
 	}

@@ -31,10 +31,33 @@ func enrolled() *observation {
 	}
 	o := &observation{ste: ste, now: t0, ownership: ownOwned, secret: seedA,
 		in: inputs{username: "bot", password: "pw", hash: "h1"}, claim: claimState{state: claimMine}}
+	o.in.pool = settingsOf(ste, nil, "")
 	o.target = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bot-totp",
-		Annotations: recordAnnotations(ste, identity{pool: pool, user: "bot", sub: "sub-1"}, "bot", seedA, t0.Add(-time.Hour), true)}}
+		Annotations: recordAnnotations(ste, o.in.pool, identity{pool: pool, user: "bot", sub: "sub-1"}, "bot", seedA, t0.Add(-time.Hour), true)}}
 	o.rec = readRecord(o.target)
 	return o
+}
+
+// viaPool turns the enrollment into one naming ClusterUserPool "ci", which
+// has the inline form's pool and client, and lets change edit the pool.
+func viaPool(change func(p *v1alpha1.ClusterUserPool)) func(o *observation) {
+	return func(o *observation) {
+		o.ste.Spec.UserPoolRef = &v1alpha1.UserPoolReference{Name: "ci"}
+		o.ste.Spec.UserPoolID, o.ste.Spec.ClientID = "", ""
+		o.pool = &v1alpha1.ClusterUserPool{ObjectMeta: metav1.ObjectMeta{Name: "ci"},
+			Spec: v1alpha1.ClusterUserPoolSpec{UserPoolID: pool, ClientID: "client"}}
+		if change != nil {
+			change(o.pool)
+		}
+	}
+}
+
+func allow(a *v1alpha1.AllowedNamespaces) func(p *v1alpha1.ClusterUserPool) {
+	return func(p *v1alpha1.ClusterUserPool) { p.Spec.AllowedNamespaces = a }
+}
+
+func selectAllowed() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{"allowed": "true"}}
 }
 
 func TestDecide(t *testing.T) {
@@ -114,6 +137,70 @@ func TestDecide(t *testing.T) {
 		{"template may not override the operator's annotations", func(o *observation) {
 			o.ste.Spec.SecretTemplate = &v1alpha1.SecretTemplate{Annotations: map[string]string{v1alpha1.AnnotationEnrolledAt: "2000-01-01T00:00:00Z"}}
 		}, planStall, v1alpha1.ReasonInvalidSpec},
+		{"an inline pool is refused when userPoolRef is required", func(o *observation) {
+			o.requireUserPoolRef = true
+		}, planStall, v1alpha1.ReasonUserPoolRefRequired},
+		{"a refused inline pool makes no call even without a seed", func(o *observation) {
+			o.requireUserPoolRef = true
+			o.target, o.ownership, o.secret, o.rec = nil, ownNone, "", record{}
+		}, planStall, v1alpha1.ReasonUserPoolRefRequired},
+		{"userPoolRef satisfies the requirement", func(o *observation) {
+			viaPool(nil)(o)
+			o.requireUserPoolRef = true
+		}, planUpToDate, ""},
+		{"moving to a ClusterUserPool of the same pool and client keeps the seed", viaPool(nil), planUpToDate, ""},
+		{"the pool's client changed: re-prove through it", viaPool(func(p *v1alpha1.ClusterUserPool) {
+			p.Spec.ClientID = "client2"
+		}), planRepair, ""},
+		{"the pool's client secret changed: re-prove", viaPool(func(p *v1alpha1.ClusterUserPool) {
+			p.Spec.ClientSecretRef = &v1alpha1.ClusterSecretKeySelector{Name: "ci-client", Key: "secret"}
+		}), planRepair, ""},
+		{"the pool's id changed: identity changed, no Cognito call", viaPool(func(p *v1alpha1.ClusterUserPool) {
+			p.Spec.UserPoolID = "us-east-1_Other"
+		}), planStall, v1alpha1.ReasonIdentityChanged},
+		{"a ClusterUserPool not created yet: wait, no Cognito call", func(o *observation) {
+			viaPool(nil)(o)
+			o.pool = nil
+			o.target, o.ownership, o.secret, o.rec = nil, ownNone, "", record{}
+			o.in.err = wait(v1alpha1.ReasonUserPoolNotFound, "waiting")
+		}, planWait, v1alpha1.ReasonUserPoolNotFound},
+		{"a ClusterUserPool gone under a stored seed: wait, the seed is not disowned", func(o *observation) {
+			viaPool(nil)(o)
+			o.pool = nil
+			o.in.err = wait(v1alpha1.ReasonUserPoolNotFound, "waiting")
+		}, planWait, v1alpha1.ReasonUserPoolNotFound},
+		{"a ClusterUserPool not ready: wait", func(o *observation) {
+			viaPool(nil)(o)
+			o.target, o.ownership, o.secret, o.rec = nil, ownNone, "", record{}
+			o.in.err = wait(v1alpha1.ReasonUserPoolNotReady, "waiting")
+		}, planWait, v1alpha1.ReasonUserPoolNotReady},
+		{"allowedNamespaces absent: every namespace", viaPool(allow(nil)), planUpToDate, ""},
+		{"allowedNamespaces names the namespace", viaPool(allow(&v1alpha1.AllowedNamespaces{Names: []string{"ns"}})),
+			planUpToDate, ""},
+		{"allowedNamespaces names others", viaPool(allow(&v1alpha1.AllowedNamespaces{Names: []string{"other"}})),
+			planStall, v1alpha1.ReasonNamespaceNotAllowed},
+		{"allowedNamespaces present but empty: none", viaPool(allow(&v1alpha1.AllowedNamespaces{})),
+			planStall, v1alpha1.ReasonNamespaceNotAllowed},
+		{"a namespace not allowed makes no call even without a seed", func(o *observation) {
+			viaPool(allow(&v1alpha1.AllowedNamespaces{}))(o)
+			o.target, o.ownership, o.secret, o.rec = nil, ownNone, "", record{}
+		}, planStall, v1alpha1.ReasonNamespaceNotAllowed},
+		{"the selector matches the namespace's labels", func(o *observation) {
+			viaPool(allow(&v1alpha1.AllowedNamespaces{Names: []string{"other"}, Selector: selectAllowed()}))(o)
+			o.nsLabels = map[string]string{"allowed": "true"}
+		}, planUpToDate, ""},
+		{"the selector does not match", func(o *observation) {
+			viaPool(allow(&v1alpha1.AllowedNamespaces{Selector: selectAllowed()}))(o)
+			o.nsLabels = map[string]string{"allowed": "false"}
+		}, planStall, v1alpha1.ReasonNamespaceNotAllowed},
+		{"an invalid selector allows nothing", viaPool(allow(&v1alpha1.AllowedNamespaces{Selector: &metav1.LabelSelector{
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "allowed", Operator: "Sometimes"}}}})),
+			planStall, v1alpha1.ReasonNamespaceNotAllowed},
+		{"NamespaceNotAllowed lifts once allowed, with the same inputs", func(o *observation) {
+			viaPool(nil)(o)
+			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, InputsFingerprint: "h1",
+				Conditions: []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonNamespaceNotAllowed}}}
+		}, planUpToDate, ""},
 		{"invalid label value is terminal before Cognito", func(o *observation) {
 			o.secret, o.rec, o.target = "", record{}, nil
 			o.ownership = ownNone
@@ -124,6 +211,10 @@ func TestDecide(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := enrolled()
 			tc.change(o)
+			o.in.pool = settingsOf(o.ste, o.pool, "cluster-ns") // as readInputs resolves it
+			if o.ste.Spec.UserPoolRef != nil && o.pool == nil {
+				o.in.pool = poolSettings{}
+			}
 			p := decide(o)
 			if p.name != tc.want {
 				t.Fatalf("plan %s (%s), want %s", p.name, p.why, tc.want)
@@ -134,6 +225,56 @@ func TestDecide(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An inline spec hashes as earlier versions recorded it, so that an upgrade
+// proves no seed again. Through a ClusterUserPool, the pool's id, client and
+// client secret count, and its other fields do not.
+func TestCognitoSpecHash(t *testing.T) {
+	ste := enrolled().ste
+	if got := cognitoSpecHash(ste, settingsOf(ste, nil, "")); got != "34d9f36d3a63" {
+		t.Fatalf("inline hash %s changed", got)
+	}
+	ste.Spec.Region = "us-east-1"
+	ste.Spec.ClientSecretRef = &v1alpha1.SecretKeySelector{Name: "client", Key: "secret"}
+	if got := cognitoSpecHash(ste, settingsOf(ste, nil, "")); got != "e42bf0dd6eb3" {
+		t.Fatalf("inline hash with a client secret %s changed", got)
+	}
+
+	hash := func(change func(p *v1alpha1.ClusterUserPool), clusterNamespace string) string {
+		o := enrolled()
+		viaPool(func(p *v1alpha1.ClusterUserPool) {
+			p.Spec.ClientSecretRef = &v1alpha1.ClusterSecretKeySelector{Name: "ci-client", Key: "secret"}
+			change(p)
+		})(o)
+		return cognitoSpecHash(o.ste, settingsOf(o.ste, o.pool, clusterNamespace))
+	}
+	base := hash(func(*v1alpha1.ClusterUserPool) {}, "ns-a")
+	for name, change := range map[string]func(p *v1alpha1.ClusterUserPool){
+		"allowedNamespaces": func(p *v1alpha1.ClusterUserPool) { p.Spec.AllowedNamespaces = &v1alpha1.AllowedNamespaces{} },
+		"labels":            func(p *v1alpha1.ClusterUserPool) { p.Labels = map[string]string{"team": "ci"} },
+		"status":            func(p *v1alpha1.ClusterUserPool) { p.Status.Enrollments = 7 },
+	} {
+		if hash(change, "ns-a") != base {
+			t.Errorf("%s changed the hash", name)
+		}
+	}
+	for name, change := range map[string]func(p *v1alpha1.ClusterUserPool){
+		"userPoolID":          func(p *v1alpha1.ClusterUserPool) { p.Spec.UserPoolID = "us-east-1_Other" },
+		"clientID":            func(p *v1alpha1.ClusterUserPool) { p.Spec.ClientID = "client2" },
+		"clientSecretRef key": func(p *v1alpha1.ClusterUserPool) { p.Spec.ClientSecretRef.Key = "other" },
+		"clientSecretRef namespace": func(p *v1alpha1.ClusterUserPool) {
+			p.Spec.ClientSecretRef.Namespace = "elsewhere"
+		},
+		"no clientSecretRef": func(p *v1alpha1.ClusterUserPool) { p.Spec.ClientSecretRef = nil },
+	} {
+		if hash(change, "ns-a") == base {
+			t.Errorf("%s did not change the hash", name)
+		}
+	}
+	if hash(func(*v1alpha1.ClusterUserPool) {}, "ns-b") == base {
+		t.Error("the client secret's default namespace did not change the hash")
 	}
 }
 

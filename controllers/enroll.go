@@ -24,6 +24,9 @@ func (x *run) actWithCognito(ctx context.Context) error {
 		// Cognito showed the stored secret is not (or no longer) this
 		// enrollment's working seed: another user, or a token it does not answer.
 		x.distrusted = true
+		if asOutcome(err).reason == v1alpha1.ReasonAlreadyEnrolled {
+			return x.disown(ctx, err)
+		}
 		return err
 	}
 	x.step = st
@@ -39,12 +42,35 @@ func (x *run) actWithCognito(ctx context.Context) error {
 	return x.associateAndVerify(ctx)
 }
 
+// disown keeps the seeds Cognito just rejected but drops the record that
+// vouched for them, so that nothing but a new proof makes the enrollment
+// Ready again (a later spec edit must not, from the record alone).
+func (x *run) disown(ctx context.Context, cause error) error {
+	if x.o.ownership != ownOwned || x.o.target == nil || x.o.target.Annotations[v1alpha1.AnnotationFingerprint] == "" {
+		return cause
+	}
+	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
+		delete(s.Annotations, v1alpha1.AnnotationFingerprint)
+	}); err != nil {
+		return err
+	}
+	return cause
+}
+
 // associateAndVerify asks Cognito for a new seed, stores it, verifies it.
 func (x *run) associateAndVerify(ctx context.Context) error {
 	if x.rotation {
 		// From here on the stored secret may stop working (Cognito may drop
-		// the old token at association), so the status says so first.
+		// the old token at association), so the status says so first, and
+		// the Secret's record stops vouching for it until a sign-in proves
+		// which seed Cognito holds: a crash or a lost reply must not leave a
+		// record that says the old seed works.
 		if err := x.r.markRotating(ctx, x); err != nil {
+			return err
+		}
+		if err := x.writeSecret(ctx, func(s *corev1.Secret) {
+			s.Annotations[v1alpha1.AnnotationAssociating] = x.r.Now().UTC().Format(time.RFC3339)
+		}); err != nil {
 			return err
 		}
 	}
@@ -150,7 +176,8 @@ func (x *run) promote(ctx context.Context, proven string) error {
 		delete(s.Data, v1alpha1.KeyPendingSecret)
 		delete(s.Annotations, v1alpha1.AnnotationPendingVerifiedUntil)
 		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
-		for k, v := range recordAnnotations(x.o.ste, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
+		delete(s.Annotations, v1alpha1.AnnotationAssociating)
+		for k, v := range recordAnnotations(x.o.ste, x.o.in.pool, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
 			s.Annotations[k] = v
 		}
 	})

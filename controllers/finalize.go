@@ -69,6 +69,12 @@ func (r *Reconciler) finalize(ctx, reportCtx context.Context, ste *v1alpha1.Soft
 // then confirms that Cognito no longer asks the user for a TOTP code: where
 // MFA is required, Cognito may answer the request and change nothing.
 func (x *run) disable(ctx context.Context) error {
+	// Signing in sends the password: the pool's policies hold here too.
+	for _, refused := range []policy{inlinePoolRefused, namespaceNotAllowed} {
+		if p := refused(x.o); p != nil {
+			return p.err
+		}
+	}
 	if x.o.in.err != nil {
 		return x.o.in.err
 	}

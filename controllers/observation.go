@@ -47,11 +47,17 @@ type observation struct {
 	claim claimState
 	// tokenSub is the sub the given access token names, read locally.
 	tokenSub string
+	// pool is the ClusterUserPool spec.userPoolRef names, when it exists,
+	// and nsLabels the namespace's labels when its selector needs them.
+	pool     *v1alpha1.ClusterUserPool
+	nsLabels map[string]string
+	// requireUserPoolRef is the manager's --require-user-pool-ref.
+	requireUserPoolRef bool
 }
 
 // observe gathers the observation. Only the API server is read.
 func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment) (*observation, error) {
-	o := &observation{ste: ste, now: r.Now()}
+	o := &observation{ste: ste, now: r.Now(), requireUserPoolRef: r.RequireUserPoolRef}
 	name := v1alpha1.SecretNameOf(ste)
 	var s corev1.Secret
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ste.Namespace, Name: name}, &s)
@@ -66,7 +72,10 @@ func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnr
 		o.secret = seed(&s, v1alpha1.KeySecret)
 		o.pending = seed(&s, v1alpha1.KeyPendingSecret)
 	}
-	o.in = r.readInputs(ctx, ste)
+	if err := r.observeUserPool(ctx, o); err != nil {
+		return nil, err
+	}
+	o.in = r.readInputs(ctx, ste, o.pool)
 	if o.in.accessToken != "" {
 		if c, err := cognito.TokenClaims(o.in.accessToken); err == nil {
 			o.tokenSub = c.Sub
@@ -102,11 +111,12 @@ func seed(s *corev1.Secret, key string) string {
 
 // seedTrusted says the stored secret is the one Cognito last proved and
 // nothing has been associated since: the enrollment stays Ready through
-// failures that happen before anything new is asked of Cognito.
+// failures that happen before anything new is asked of Cognito. A pool not
+// known yet (a ClusterUserPool not created) is no evidence of a change.
 func (o *observation) seedTrusted() bool {
-	return o.ownership == ownOwned && o.secret != "" && o.pending == "" &&
+	return o.ownership == ownOwned && o.secret != "" && o.pending == "" && !o.rec.associating &&
 		o.rec.fingerprint == totp.Fingerprint(o.secret) &&
-		(!o.rec.hasIdentity() || o.rec.pool == o.ste.Spec.UserPoolID)
+		(!o.rec.hasIdentity() || o.in.pool.id == "" || o.rec.pool == o.in.pool.id)
 }
 
 // signInMatchesRecord says the inputs still sign in as the recorded user,

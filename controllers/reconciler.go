@@ -51,8 +51,12 @@ type Reconciler struct {
 	// it falls back to Retain.
 	DeletionTimeout time.Duration
 	// ClaimNamespace is the operator's own namespace, where the claims that
-	// keep two enrollments off one user live.
+	// keep two enrollments off one user live, and where a ClusterUserPool's
+	// client secret is when its reference names no namespace.
 	ClaimNamespace string
+	// RequireUserPoolRef refuses enrollments that name their own user pool
+	// and app client instead of a ClusterUserPool.
+	RequireUserPoolRef bool
 }
 
 // +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments,verbs=get;list;watch;update;patch
@@ -61,6 +65,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=clusteruserpools,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // Reconcile observes, decides and acts.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -153,18 +159,28 @@ const secretNamesIndex = ".spec.secretNames"
 
 // SetupWithManager registers the controller. Secrets are watched as metadata
 // only: enough to notice a change to one an enrollment names, without
-// caching the data of every Secret in the cluster.
+// caching the data of every Secret in the cluster. ClusterUserPools and
+// namespaces' labels are watched for what decides whether an enrollment
+// may use its pool.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.SoftwareTokenEnrollment{},
+	ctx := context.Background()
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.SoftwareTokenEnrollment{},
 		secretNamesIndex, func(o client.Object) []string {
 			return referencedSecrets(o.(*v1alpha1.SoftwareTokenEnrollment))
 		}); err != nil {
+		return err
+	}
+	if err := indexEnrollmentsByPool(ctx, mgr); err != nil {
 		return err
 	}
 	return builder.ControllerManagedBy(mgr).
 		For(&v1alpha1.SoftwareTokenEnrollment{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForSecret)).
+		Watches(&v1alpha1.ClusterUserPool{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForPool),
+			builder.WithPredicates(poolUsabilityChanged)).
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForNamespace),
+			builder.WithPredicates(labelsChanged)).
 		WithOptions(opts).
 		Complete(r)
 }
@@ -175,8 +191,16 @@ func (r *Reconciler) enrollmentsForSecret(ctx context.Context, secret client.Obj
 		client.MatchingFields{secretNamesIndex: secret.GetName()}); err != nil {
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, ste := range list.Items {
+	reqs := requestsFor(list.Items)
+	for _, pool := range poolsUsingSecret(ctx, r.Client, secret, r.ClaimNamespace) {
+		reqs = append(reqs, r.enrollmentsForPool(ctx, &pool)...)
+	}
+	return reqs
+}
+
+func requestsFor(items []v1alpha1.SoftwareTokenEnrollment) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(items))
+	for _, ste := range items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ste.Namespace, Name: ste.Name}})
 	}
 	return reqs

@@ -31,6 +31,9 @@ type record struct {
 	// whose fingerprint is pendingFingerprint.
 	pendingVerifiedUntil *time.Time
 	pendingFingerprint   string
+	// associating: a token was associated while a seed was stored, and no
+	// sign-in has proved since which seed Cognito holds.
+	associating bool
 }
 
 func readRecord(s *corev1.Secret) record {
@@ -41,7 +44,8 @@ func readRecord(s *corev1.Secret) record {
 	rec := record{generation: a[v1alpha1.AnnotationEnrolledGeneration], spec: a[v1alpha1.AnnotationEnrolledSpec],
 		fingerprint: a[v1alpha1.AnnotationFingerprint], rotateHandled: a[v1alpha1.AnnotationRotateHandled],
 		pool: a[v1alpha1.AnnotationUserPool], user: a[v1alpha1.AnnotationUser], sub: a[v1alpha1.AnnotationUserSub],
-		signInName: a[v1alpha1.AnnotationSignInName], retainedFrom: a[v1alpha1.AnnotationRetainedFrom]}
+		signInName: a[v1alpha1.AnnotationSignInName], retainedFrom: a[v1alpha1.AnnotationRetainedFrom],
+		associating: a[v1alpha1.AnnotationAssociating] != ""}
 	if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationEnrolledAt]); err == nil {
 		rec.enrolledAt = &t
 	}
@@ -85,33 +89,30 @@ func (rec record) sameUser(id identity) bool {
 
 func (rec record) identity() identity { return identity{pool: rec.pool, user: rec.user, sub: rec.sub} }
 
-// cognitoSpecHash identifies the spec fields that need Cognito to apply:
-// other edits (secretTemplate, issuer, rotation) are applied locally, with
-// no sign-in, so a Ready enrollment stays Ready through them.
-func cognitoSpecHash(ste *v1alpha1.SoftwareTokenEnrollment) string {
+// cognitoSpecHash identifies the spec fields that need Cognito to apply,
+// with the pool resolved: other edits (secretTemplate, issuer, rotation, a
+// ClusterUserPool's allowedNamespaces) are applied locally, with no
+// sign-in, so a Ready enrollment stays Ready through them.
+func cognitoSpecHash(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings) string {
 	s := &ste.Spec
-	ref := func(name, key string) string { return name + "/" + key }
-	cred, tok, cs := "", "", ""
+	cred, tok := "", ""
 	if s.CredentialsSecretRef != nil {
 		cred = s.CredentialsSecretRef.Name
 	}
 	if s.AccessTokenSecretRef != nil {
-		tok = ref(s.AccessTokenSecretRef.Name, s.AccessTokenSecretRef.Key)
-	}
-	if s.ClientSecretRef != nil {
-		cs = ref(s.ClientSecretRef.Name, s.ClientSecretRef.Key)
+		tok = s.AccessTokenSecretRef.Name + "/" + s.AccessTokenSecretRef.Key
 	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
-		s.UserPoolID, s.Region, s.ClientID, cred, tok, cs, s.MFAPreference)))
+		pool.id, pool.region, pool.clientID, cred, tok, pool.clientSecretKey(), s.MFAPreference)))
 	return hex.EncodeToString(sum[:6])
 }
 
 // recordAnnotations is what promote writes: the record of a proven seed.
 // A rotate request counts as handled only when a new seed was promoted.
-func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, id identity, signInName, secret string, enrolledAt time.Time, newSeed bool) map[string]string {
+func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings, id identity, signInName, secret string, enrolledAt time.Time, newSeed bool) map[string]string {
 	a := map[string]string{
 		v1alpha1.AnnotationEnrolledGeneration: strconv.FormatInt(ste.Generation, 10),
-		v1alpha1.AnnotationEnrolledSpec:       cognitoSpecHash(ste),
+		v1alpha1.AnnotationEnrolledSpec:       cognitoSpecHash(ste, pool),
 		v1alpha1.AnnotationEnrolledAt:         enrolledAt.UTC().Format(time.RFC3339),
 		v1alpha1.AnnotationFingerprint:        totp.Fingerprint(secret),
 		v1alpha1.AnnotationUserPool:           id.pool,

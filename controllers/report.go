@@ -176,7 +176,9 @@ func (x *run) markFailed(o *outcome) time.Duration {
 	if x.verifyStatus != "" {
 		st.VerificationStatus = v1alpha1.VerificationStatus(x.verifyStatus)
 	}
-	trusted := x.trusted()
+	// A failure never makes an enrollment Ready: only a proof (or the fast
+	// path on a record nothing has contradicted) does.
+	trusted := x.trusted() && conditions.IsTrue(st.Conditions, v1alpha1.ConditionReady)
 	msg := o.message
 	if x.rotation && x.associated {
 		return x.markRotationUnresolved(o)

@@ -39,7 +39,9 @@ type run struct {
 
 func (r *Reconciler) newRun(o *observation, p plan) *run {
 	x := &run{r: r, o: o, p: p}
-	x.rotation = p.name == planRotate || (p.name == planResumePending && o.secret != "")
+	// A rotation is also owed when an earlier one associated a token and no
+	// sign-in has proved since which seed Cognito holds.
+	x.rotation = p.name == planRotate || (o.secret != "" && (p.name == planResumePending || o.rec.associating))
 	return x
 }
 

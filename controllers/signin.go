@@ -16,7 +16,7 @@ import (
 // Cognito accepts; it associates nothing.
 func (x *run) signIn(ctx context.Context) error {
 	x.api = x.r.Cognito.ForRegion(x.o.in.region)
-	x.view = &cognitoView{id: identity{pool: x.o.ste.Spec.UserPoolID}}
+	x.view = &cognitoView{id: identity{pool: x.o.in.pool.id}}
 	if x.o.in.accessToken != "" {
 		x.accessToken = x.o.in.accessToken
 		return x.withTokens(ctx, true)
@@ -100,9 +100,9 @@ func (x *run) answerWithStoredSeeds(ctx context.Context, res *cognito.AuthResult
 // whether a stored seed is it (VerifySoftwareToken).
 func (x *run) withTokens(ctx context.Context, askUser bool) error {
 	if c, err := cognito.TokenClaims(x.accessToken); err == nil {
-		if c.PoolID() != "" && c.PoolID() != x.o.ste.Spec.UserPoolID {
+		if pool := x.o.in.pool.id; c.PoolID() != "" && c.PoolID() != pool {
 			return stall(v1alpha1.ReasonUserPoolMismatch, fmt.Sprintf(
-				"the app client signs users in to pool %q, not to spec.userPoolID %q", c.PoolID(), x.o.ste.Spec.UserPoolID))
+				"the app client signs users in to pool %q, not to the enrollment's pool %q", c.PoolID(), pool))
 		}
 		x.view.id.sub = c.Sub
 		if c.Username != "" {
@@ -120,6 +120,7 @@ func (x *run) withTokens(ctx context.Context, askUser bool) error {
 	if x.view.proven == "" {
 		// No challenge proved a seed: ask VerifySoftwareToken, which checks a
 		// code against the pending association, or the verified token.
+		x.view.verifyOnly = true
 		for _, key := range x.candidates() {
 			ok, err := x.prove(ctx, x.stored(key))
 			if err != nil {

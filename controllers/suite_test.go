@@ -106,6 +106,12 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	pools := &controllers.UserPoolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		ClusterResourceNamespace: claimNamespace, DefaultRegion: "us-east-1"}
+	if err := pools.SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -65,6 +65,12 @@ const (
 	// the code the operator used is never the one a consumer signs in with.
 	AnnotationPendingVerifiedUntil = OperatorPrefix + "pending-verified-until"
 	AnnotationPendingFingerprint   = OperatorPrefix + "pending-fingerprint"
+	// AnnotationAssociating is set, before a new token is associated while a
+	// seed is stored, to when that happened. Until a sign-in proves which
+	// seed Cognito holds, the record no longer vouches for the stored one
+	// (Cognito may have dropped it at association, and a lost reply leaves
+	// an association the operator never saw).
+	AnnotationAssociating = OperatorPrefix + "associating"
 	// AnnotationRetainedFrom marks a Secret released by an enrollment with
 	// deletionPolicy Retain: <namespace>/<name>. An enrollment of that
 	// namespace and name adopts it once its seed is proven.
@@ -85,4 +91,8 @@ const (
 	// namespace deletion cannot remove what turning MFA off needs before the
 	// enrollment is finalized.
 	FinalizerProtect = OperatorPrefix + "disable-protection"
+	// FinalizerUserPoolInUse holds a ClusterUserPool while enrollments name
+	// it: deleting it would leave them, and a deletion policy Disable, no
+	// pool to sign in to.
+	FinalizerUserPoolInUse = OperatorPrefix + "in-use"
 )

@@ -40,6 +40,8 @@ const (
 	ReasonCredentialsSecretNotFound = "CredentialsSecretNotFound"
 	ReasonAccessTokenSecretNotFound = "AccessTokenSecretNotFound"
 	ReasonClientSecretNotFound      = "ClientSecretNotFound"
+	ReasonUserPoolNotFound          = "UserPoolNotFound"
+	ReasonUserPoolNotReady          = "UserPoolNotReady"
 
 	ReasonCognitoUnavailable = "CognitoUnavailable"
 	ReasonCognitoError       = "CognitoError"
@@ -72,6 +74,11 @@ const (
 	ReasonDuplicateEnrollment        = "DuplicateEnrollment"
 	ReasonUserPoolMismatch           = "UserPoolMismatch"
 	ReasonDisableRejected            = "DisableRejected"
+	ReasonUserPoolRefRequired        = "UserPoolRefRequired"
+	ReasonNamespaceNotAllowed        = "NamespaceNotAllowed"
+
+	// ReasonValid is a ClusterUserPool's Ready reason.
+	ReasonValid = "Valid"
 )
 
 var reasonRegistry = []ReasonInfo{
@@ -80,10 +87,13 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonProgressing, ClassProgressing, "an enrollment step is under way"},
 	{ReasonRotating, ClassProgressing, "a new secret is being associated and verified; the stored one may stop working until it is promoted"},
 	{ReasonDeleting, ClassProgressing, "the deletion policy is being carried out"},
+	{ReasonValid, ClassReady, "the ClusterUserPool's spec is valid and its client secret, if any, readable"},
 
 	{ReasonCredentialsSecretNotFound, ClassWaiting, "waiting for the credentials Secret; it proceeds when the Secret appears"},
 	{ReasonAccessTokenSecretNotFound, ClassWaiting, "waiting for the access token Secret; it proceeds when the Secret appears"},
 	{ReasonClientSecretNotFound, ClassWaiting, "waiting for the client secret's Secret; it proceeds when the Secret appears"},
+	{ReasonUserPoolNotFound, ClassWaiting, "waiting for the ClusterUserPool spec.userPoolRef names; it proceeds when the pool is created"},
+	{ReasonUserPoolNotReady, ClassWaiting, "the ClusterUserPool is not ready (see its Ready condition); it proceeds when it is"},
 
 	{ReasonCognitoUnavailable, ClassRetrying, "Cognito could not be reached or failed internally; retrying"},
 	{ReasonCognitoError, ClassRetrying, "Cognito returned an error the operator does not know; retrying"},
@@ -114,7 +124,9 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonAlreadyEnrolled, ClassTerminal, "the user has a software token that no stored seed proves; the operator will not replace it"},
 	{ReasonIdentityChanged, ClassTerminal, "the enrollment now names another user or pool than the one its Secret holds a seed for; the stored seed is kept"},
 	{ReasonDuplicateEnrollment, ClassTerminal, "another enrollment already enrolls this user; only one may"},
-	{ReasonUserPoolMismatch, ClassTerminal, "the app client belongs to another user pool than spec.userPoolID"},
+	{ReasonUserPoolMismatch, ClassTerminal, "the app client belongs to another user pool than the enrollment's"},
+	{ReasonUserPoolRefRequired, ClassTerminal, "the manager runs with --require-user-pool-ref: name a ClusterUserPool in spec.userPoolRef instead of userPoolID and clientID"},
+	{ReasonNamespaceNotAllowed, ClassTerminal, "the ClusterUserPool's allowedNamespaces do not include this namespace"},
 	{ReasonDisableRejected, ClassTerminal, "deletionPolicy Disable, and Cognito did not turn software-token MFA off (does the pool require MFA?)"},
 }
 

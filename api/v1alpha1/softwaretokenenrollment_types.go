@@ -37,6 +37,14 @@ type LocalObjectReference struct {
 	Name string `json:"name"`
 }
 
+// UserPoolReference names a ClusterUserPool.
+type UserPoolReference struct {
+	// Name of the ClusterUserPool.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
 // SecretKeySelector names one key of a Secret in the enrollment's own namespace.
 type SecretKeySelector struct {
 	// Name of the Secret, in the enrollment's namespace.
@@ -70,15 +78,24 @@ type SecretTemplate struct {
 }
 
 // SoftwareTokenEnrollmentSpec describes the Cognito user to enroll in software-token (TOTP) MFA.
+// +kubebuilder:validation:XValidation:rule="has(self.userPoolRef) != has(self.userPoolID)",message="exactly one of userPoolRef and userPoolID must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.userPoolRef) || !(has(self.region) || has(self.clientID) || has(self.clientSecretRef))",message="region, clientID and clientSecretRef come from the ClusterUserPool when userPoolRef is set"
 // +kubebuilder:validation:XValidation:rule="has(self.credentialsSecretRef) != has(self.accessTokenSecretRef)",message="exactly one of credentialsSecretRef and accessTokenSecretRef must be set"
-// +kubebuilder:validation:XValidation:rule="!has(self.credentialsSecretRef) || has(self.clientID)",message="clientID is required with credentialsSecretRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.credentialsSecretRef) || has(self.clientID) || has(self.userPoolRef)",message="clientID is required with credentialsSecretRef and userPoolID"
 // +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || has(self.credentialsSecretRef)",message="clientSecretRef is only used with credentialsSecretRef"
 // +kubebuilder:validation:XValidation:rule="has(self.secretName) == has(oldSelf.secretName) && (!has(self.secretName) || self.secretName == oldSelf.secretName)",message="secretName is immutable"
 type SoftwareTokenEnrollmentSpec struct {
+	// UserPoolRef names the ClusterUserPool to sign in to, instead of
+	// userPoolID, region, clientID and clientSecretRef.
+	// +optional
+	UserPoolRef *UserPoolReference `json:"userPoolRef,omitempty"`
+
 	// UserPoolID is the id of the Cognito user pool, e.g. us-east-1_AbCdEf123.
+	// Exactly one of userPoolID and userPoolRef is set.
+	// +optional
 	// +kubebuilder:validation:Pattern=`^[\w-]+_[0-9a-zA-Z]+$`
 	// +kubebuilder:validation:MaxLength=55
-	UserPoolID string `json:"userPoolID"`
+	UserPoolID string `json:"userPoolID,omitempty"`
 
 	// Region of the user pool. Defaults to the part of userPoolID before "_"
 	// when that is a region name, else to the manager's configured region.
@@ -86,7 +103,8 @@ type SoftwareTokenEnrollmentSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z]{2}(-[a-z]+)+-\d+$`
 	Region string `json:"region,omitempty"`
 
-	// ClientID is the app client to sign in through. Required with credentialsSecretRef.
+	// ClientID is the app client to sign in through. Required with
+	// credentialsSecretRef and userPoolID.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[\w+]+$`
 	// +kubebuilder:validation:MaxLength=128

@@ -10,7 +10,7 @@ import (
 
 // login signs in as a credentials-mode enrollment's user, answers the MFA
 // challenge with a code from the stored secret and prints the tokens.
-func (c *cli) login(ctx context.Context, name, endpoint, defaultRegion string) error {
+func (c *cli) login(ctx context.Context, name, endpoint, defaultRegion, clusterNamespace string) error {
 	ste, err := c.enrollment(ctx, name)
 	if err != nil {
 		return err
@@ -23,17 +23,21 @@ func (c *cli) login(ctx context.Context, name, endpoint, defaultRegion string) e
 	if err != nil {
 		return err
 	}
-	app := cognito.AppClient{ID: ste.Spec.ClientID}
-	if cs := ste.Spec.ClientSecretRef; cs != nil {
-		s, err := c.secret(ctx, cs.Name)
+	t, err := c.target(ctx, ste, clusterNamespace)
+	if err != nil {
+		return err
+	}
+	app := cognito.AppClient{ID: t.clientID}
+	if cs := t.clientSecret; cs != nil {
+		s, err := c.secretIn(ctx, cs.Namespace, cs.Name)
 		if err != nil {
 			return err
 		}
 		app.Secret = string(s.Data[cs.Key])
 	}
-	region := cognito.RegionOf(ste.Spec.UserPoolID, ste.Spec.Region, defaultRegion)
+	region := cognito.RegionOf(t.poolID, t.region, defaultRegion)
 	if region == "" {
-		return fmt.Errorf("user pool id %q names no region: pass --region", ste.Spec.UserPoolID)
+		return fmt.Errorf("user pool id %q names no region: pass --region", t.poolID)
 	}
 	provider, err := cognito.NewProvider(ctx, cognito.Options{Endpoint: endpoint, DefaultRegion: region})
 	if err != nil {

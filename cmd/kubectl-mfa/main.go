@@ -28,7 +28,8 @@ Usage:
   kubectl mfa rotate NAME                  request one rotation (sets the mfa.cognito-operator.dev/rotate annotation)
 
 Common flags: -n/--namespace, --kubeconfig, --context.
-login flags: --cognito-endpoint URL (or AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER), --region (or AWS_REGION).
+login flags: --cognito-endpoint URL (or AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER), --region (or AWS_REGION),
+  --cluster-resource-namespace NS (where a ClusterUserPool's client secret is when it names no namespace).
 `
 
 // cli is one invocation: where to read from and where to write.
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	next := fs.Int("next", 0, "with code: if fewer than this many seconds of the code's step remain, wait for the next step")
 	endpoint := fs.String("cognito-endpoint", os.Getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"), "with login: Cognito endpoint URL")
 	region := fs.String("region", os.Getenv("AWS_REGION"), "with login: region for pool ids that name none")
+	clusterNamespace := fs.String("cluster-resource-namespace", "cognito-mfa-operator-system",
+		"with login: the manager's --cluster-resource-namespace, where a ClusterUserPool's client secret is when its reference names no namespace")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -75,7 +78,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "status":
 		return c.status(ctx, name)
 	case "login":
-		return c.login(ctx, name, *endpoint, *region)
+		return c.login(ctx, name, *endpoint, *region, *clusterNamespace)
 	case "rotate":
 		return c.rotate(ctx, name)
 	}
@@ -114,8 +117,12 @@ func (c *cli) enrollment(ctx context.Context, name string) (*v1alpha1.SoftwareTo
 }
 
 func (c *cli) secret(ctx context.Context, name string) (*corev1.Secret, error) {
+	return c.secretIn(ctx, c.namespace, name)
+}
+
+func (c *cli) secretIn(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
-	if err := c.k8s.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: name}, s); err != nil {
+	if err := c.k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -29,10 +29,21 @@ func (c *cli) status(ctx context.Context, name string) error {
 	p("Name:\t%s", ste.Name)
 	p("Namespace:\t%s", ste.Namespace)
 	p("Created:\t%s (%s ago)", ste.CreationTimestamp.UTC().Format(time.RFC3339), c.age(ste.CreationTimestamp.Time))
-	p("User pool:\t%s", ste.Spec.UserPoolID)
+	clientID := ste.Spec.ClientID
+	if ref := ste.Spec.UserPoolRef; ref != nil {
+		// Only the pool's id and client are shown: no client secret namespace is needed.
+		if t, err := c.target(ctx, ste, ""); err != nil {
+			p("User pool:\tClusterUserPool %s (%v)", ref.Name, err)
+		} else {
+			p("User pool:\t%s (ClusterUserPool %s)", t.poolID, ref.Name)
+			clientID = t.clientID
+		}
+	} else {
+		p("User pool:\t%s", ste.Spec.UserPoolID)
+	}
 	switch {
 	case ste.Spec.CredentialsSecretRef != nil:
-		p("Signs in with:\tSecret %q through app client %s", ste.Spec.CredentialsSecretRef.Name, ste.Spec.ClientID)
+		p("Signs in with:\tSecret %q through app client %s", ste.Spec.CredentialsSecretRef.Name, clientID)
 	case ste.Spec.AccessTokenSecretRef != nil:
 		p("Signs in with:\taccess token in Secret %q, key %q", ste.Spec.AccessTokenSecretRef.Name, ste.Spec.AccessTokenSecretRef.Key)
 	}

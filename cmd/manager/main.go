@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
@@ -27,6 +28,7 @@ import (
 
 type options struct {
 	metricsAddr, probeAddr string
+	metricsSecure          bool
 	leaderElect            bool
 	leaderElectionNS       string
 	namespaces             string
@@ -39,6 +41,7 @@ type options struct {
 	kubeQPS                float64
 	kubeBurst              int
 	clusterResourceNS      string
+	requireUserPoolRef     bool
 	quotaShare             float64
 	quotas, categoryQPS    string
 }
@@ -47,6 +50,7 @@ func main() {
 	var o options
 	fs := flag.CommandLine
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS (a self-signed certificate) to clients the API server authenticates (TokenReview) and authorizes (SubjectAccessReview for GET /metrics), as kubebuilder's scaffold does.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles at a time.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own).")
@@ -70,7 +74,9 @@ func main() {
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 10*time.Minute, "Longest retry delay after repeated transient failures.")
 	fs.DurationVar(&o.deletionTimeout, "deletion-timeout", 10*time.Minute, "How long deletionPolicy Disable keeps trying to reach Cognito before it keeps the Secret instead (Retain).")
 	fs.StringVar(&o.clusterResourceNS, "cluster-resource-namespace", defaultNamespace(),
-		"The operator's own namespace: the claims that keep two enrollments off one user live there (default: $POD_NAMESPACE, else cognito-mfa-operator-system).")
+		"The operator's own namespace: the claims that keep two enrollments off one user live there, and ClusterUserPools' client secrets by default (default: $POD_NAMESPACE, else cognito-mfa-operator-system).")
+	fs.BoolVar(&o.requireUserPoolRef, "require-user-pool-ref", false,
+		"Refuse enrollments that name their own user pool and app client (spec.userPoolID): only ClusterUserPools, chosen by cluster administrators, may be used (spec.userPoolRef).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	flag.Parse()
@@ -127,7 +133,7 @@ func run(ctx context.Context, o options) error {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "cognito-mfa-operator.mfa.cognito-operator.dev",
@@ -150,11 +156,21 @@ func run(ctx context.Context, o options) error {
 		RetryMax:  o.retryMax,
 		Timeout:   o.timeout,
 
-		DeletionTimeout: o.deletionTimeout,
-		ClaimNamespace:  o.clusterResourceNS,
+		DeletionTimeout:    o.deletionTimeout,
+		ClaimNamespace:     o.clusterResourceNS,
+		RequireUserPoolRef: o.requireUserPoolRef,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)
+	}
+	pools := &controllers.UserPoolReconciler{
+		Client:                   mgr.GetClient(),
+		APIReader:                mgr.GetAPIReader(),
+		ClusterResourceNamespace: o.clusterResourceNS,
+		DefaultRegion:            provider.DefaultRegion(),
+	}
+	if err := pools.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the ClusterUserPool controller: %w", err)
 	}
 	if err := metrics.RegisterStates(mgr.GetClient()); err != nil {
 		return err
@@ -167,8 +183,20 @@ func run(ctx context.Context, o options) error {
 	}
 	log.Info("starting manager", "cognitoEndpoint", o.cognito.Endpoint, "defaultRegion", provider.DefaultRegion(),
 		"cognitoPacing", o.cognito.CategoryRates, "cognitoQPSCap", o.cognito.QPS,
-		"namespaces", o.namespaces)
+		"namespaces", o.namespaces, "requireUserPoolRef", o.requireUserPoolRef)
 	return mgr.Start(ctx)
+}
+
+// metricsOptions serves metrics in the clear, or, with --metrics-secure,
+// over TLS to authenticated and authorized clients only (the ClusterRole
+// config/rbac/metrics_reader_role.yaml grants a scraper GET /metrics).
+func metricsOptions(o options) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: o.metricsAddr}
+	if o.metricsSecure {
+		opts.SecureServing = true
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return opts
 }
 
 func defaultNamespace() string {

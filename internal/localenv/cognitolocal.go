@@ -16,7 +16,8 @@ import (
 )
 
 // CognitoLocal is the cognito-local emulator (npm, pinned in
-// hack/cognito-local) behind a proxy that counts calls per operation.
+// hack/cognito-local) behind a proxy that counts calls per operation and
+// refuses a TOTP code used once already, as real Cognito does.
 type CognitoLocal struct {
 	// URL is the proxy: what the operator and the tests talk to.
 	URL string
@@ -83,12 +84,14 @@ func (c *CognitoLocal) startProxy() error {
 		return err
 	}
 	c.URL = "http://" + l.Addr().String()
+	once := newCodeOnce()
 	c.proxy = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSCognitoIdentityProviderService.")
 		c.mu.Lock()
 		c.calls[op]++
 		c.mu.Unlock()
-		rp.ServeHTTP(w, r)
+		// Real Cognito's one-time-code rule, which cognito-local lacks.
+		once.wrap(op, rp).ServeHTTP(w, r)
 	})}
 	go func() { _ = c.proxy.Serve(l) }()
 	return nil

@@ -50,7 +50,7 @@ func setup(m *testing.M) int {
 		return fail(err)
 	}
 	if _, err := cp.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/softwaretokenenrollments.mfa.cognito-operator.dev"); err != nil {
+		"crd/softwaretokenenrollments.mfa.cognito-operator.dev", "crd/clusteruserpools.mfa.cognito-operator.dev"); err != nil {
 		return fail(err)
 	}
 	if cognito, err = localenv.StartCognitoLocal(root, work); err != nil {

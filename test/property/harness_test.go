@@ -7,14 +7,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
+	"testing"
+	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ktypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
 // faultyClient is the reconciler's client. A test arms it before one
@@ -333,7 +346,9 @@ var worldCount int
 
 // newWorld creates a sequence's namespace, pool, app client, user,
 // credentials and first enrollment.
-func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, replace cognitofake.ReplaceMode, st *stats) *world {
+// The clock starts at start, plus a phase within the TOTP step drawn from
+// the seed unless exact.
+func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, exact bool, replace cognitofake.ReplaceMode, st *stats) *world {
 	t.Helper()
 	worldCount++
 	n := worldCount
@@ -347,8 +362,11 @@ func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, 
 	}
 	w.tokenFlow = w.rng.IntN(4) == 0
 	w.oneTime = w.rng.IntN(4) == 0
+	if phase := time.Duration(w.rng.IntN(30)) * time.Second; !exact {
+		w.start = start.Add(phase)
+	}
 
-	clock.Set(start)
+	clock.Set(w.start)
 	crashy.disarm()
 	fake.SetReplaceMode(replace)
 	fake.SetOneTimeCodes(w.oneTime)
@@ -514,7 +532,7 @@ func (o reconciled) String() string {
 	}
 	if o.res.RequeueAfter > 0 {
 		b.WriteString(" requeueAfter=" + o.res.RequeueAfter.Round(time.Second).String())
-	} else if o.res.Requeue {
+	} else if requeued(o.res) {
 		b.WriteString(" requeue")
 	}
 	return b.String()
@@ -560,7 +578,9 @@ func (w *world) reconcile(e *enrollment) reconciled {
 	}
 	logs.take()
 	before := fake.CallCounts()
+	t0 := time.Now()
 	res, err := r.Reconcile(ctx(), reconcile.Request{NamespacedName: e.key()})
+	w.stats.inReconcile += time.Since(t0)
 	o := reconciled{res: res, err: err, calls: map[string]int{}, crashed: crashy.hasCrashed()}
 	for op, n := range fake.CallCounts() {
 		if d := n - before[op]; d != 0 {
@@ -581,10 +601,13 @@ func (w *world) reconcile(e *enrollment) reconciled {
 	if n := o.calls["AssociateSoftwareToken"]; n > 1 {
 		w.violate(fmt.Sprintf("invariant 4 (backoff holds): one reconcile of %s associated %d tokens (%s)", e, n, o))
 	}
+	if quiet != "" {
+		w.stats.quietChecks++
+	}
 	if total := sumCalls(o.calls); quiet != "" && total > 0 {
 		w.violate(fmt.Sprintf("invariant 4 (backoff holds): %s made %d Cognito calls (%s) although %s", e, total, o, quiet))
 	}
-	if !o.crashed && err == nil && !res.Requeue {
+	if !o.crashed && err == nil && !requeued(res) {
 		e.touched = false
 	}
 	return o
@@ -667,12 +690,7 @@ func (w *world) report() string {
 // seed fingerprints.
 func (w *world) state() string {
 	var b strings.Builder
-	fp := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return totp.Fingerprint(s)
-	}
+	fp := fingerprint
 	u := fake.User(w.pool, w.user)
 	fmt.Fprintf(&b, "cognito user: token %s, pending %s, enabled %v, preferred %v, device %q; queued faults %v\n",
 		fp(u.TOTPSecret), fp(u.PendingSecret), u.TOTPEnabled, u.TOTPPreferred, u.DeviceName, faults.queued(w.user))
@@ -689,12 +707,13 @@ func (w *world) state() string {
 		for _, c := range st.Conditions {
 			fmt.Fprintf(&b, "    %s=%s %s (gen %d): %s\n", c.Type, c.Status, c.Reason, c.ObservedGeneration, c.Message)
 		}
-		if s := w.secretOf(ste); s != nil {
+		s := &corev1.Secret{}
+		if err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: e.ns, Name: v1alpha1.SecretNameOf(ste)}, s); err == nil {
 			fmt.Fprintf(&b, "    Secret %s: secret %s, pending-secret %s, recorded fingerprint %s, rotate-handled %q\n", s.Name,
 				fp(string(s.Data[v1alpha1.KeySecret])), fp(string(s.Data[v1alpha1.KeyPendingSecret])),
 				s.Annotations[v1alpha1.AnnotationFingerprint], s.Annotations[v1alpha1.AnnotationRotateHandled])
 		} else {
-			fmt.Fprintf(&b, "    no Secret %s\n", v1alpha1.SecretNameOf(ste))
+			fmt.Fprintf(&b, "    Secret %s: %v\n", v1alpha1.SecretNameOf(ste), err)
 		}
 	}
 	return b.String()
@@ -738,9 +757,12 @@ func (w *world) cleanup() {
 // stats summarise what a test's sequences explored.
 type stats struct {
 	sequences, reconciles, associations int
-	steps                               map[string]int
-	plans                               map[string]int
-	final                               map[string]int
+	inReconcile                         time.Duration
+	// quietChecks counts the reconciles that had to make no Cognito call.
+	quietChecks int
+	steps       map[string]int
+	plans       map[string]int
+	final       map[string]int
 }
 
 func newStats() *stats {
@@ -748,6 +770,20 @@ func newStats() *stats {
 }
 
 func (s *stats) String() string {
-	return fmt.Sprintf("%d sequences, %d reconciles, %d associations; steps %v; plans %v; final conditions %v",
-		s.sequences, s.reconciles, s.associations, s.steps, s.plans, s.final)
+	return fmt.Sprintf("%d sequences, %d reconciles (%s in Reconcile, %d during a backoff or stall), %d associations; steps %v; plans %v; final conditions %v",
+		s.sequences, s.reconciles, s.inReconcile.Round(time.Millisecond), s.quietChecks, s.associations, s.steps, s.plans, s.final)
+}
+
+// fingerprint names a seed without showing it.
+func fingerprint(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return totp.Fingerprint(s)
+}
+
+// requeued says the reconciler asked to be called again at once, as it does
+// after a write conflict.
+func requeued(res reconcile.Result) bool {
+	return res.Requeue //nolint:staticcheck // SA1019: read what the reconciler still sets
 }

@@ -100,6 +100,9 @@ func runSuite(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 
+	// client-go's default of 5 requests per second would pace the test, not the API server.
+	cfg.QPS, cfg.Burst = 1000, 2000
+
 	clock.Set(time.Now().Truncate(time.Second))
 	fake = cognitofake.New()
 	fake.SetClock(clock.Now)
