@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
@@ -85,8 +87,10 @@ var policies = []policy{
 	verifiedPending,
 	pendingSeed,
 	noSeed,
-	recordMismatch,
+	// A rotation proves the stored seed and records everything anew, so it
+	// covers a record mismatch; the other way round it would be dropped.
 	rotationRequested,
+	recordMismatch,
 }
 
 // decide runs the chain. A plan that needs Cognito waits (or stalls) on
@@ -98,6 +102,9 @@ func decide(o *observation) plan {
 			if pl.needsCognito() {
 				if in := incompleteInputs(o); in != nil {
 					return *in
+				}
+				if w := stepEndingSoon(o); w != nil {
+					return *w
 				}
 			}
 			return *pl
@@ -160,6 +167,12 @@ func invalidTemplate(o *observation) *plan {
 			problems = append(problems, fmt.Sprintf("label %q value: %s", k, e))
 		}
 	}
+	// The annotations' total size counts too: past the API server's limit
+	// the Secret write would fail only after Cognito was asked (the margin
+	// leaves room for the operator's own annotations).
+	if size := apivalidation.TotalAnnotationSizeLimitB - templateAnnotationMargin; annotationsSize(t.Annotations) > size {
+		problems = append(problems, fmt.Sprintf("annotations total more than %d bytes", size))
+	}
 	for _, k := range sortedKeys(t.Annotations) {
 		if isOperatorKey(k) {
 			problems = append(problems, fmt.Sprintf("annotation %q is the operator's own", k))
@@ -172,6 +185,17 @@ func invalidTemplate(o *observation) *plan {
 		return nil
 	}
 	return stallPlan(v1alpha1.ReasonInvalidSpec, "spec.secretTemplate: "+strings.Join(problems, "; "))
+}
+
+// templateAnnotationMargin is room for the operator's own annotations.
+const templateAnnotationMargin = 16 << 10
+
+func annotationsSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 func isOperatorKey(k string) bool {
@@ -261,14 +285,31 @@ func retainedSecret(o *observation) *plan {
 // must not be handed the step the operator just spent.
 func verifiedPending(o *observation) *plan {
 	until := o.rec.pendingVerifiedUntil
-	if o.pending == "" || until == nil || o.rec.pendingFingerprint != totp.Fingerprint(o.pending) || !o.rec.hasIdentity() {
-		return nil
+	if o.pending == "" || until == nil || o.rec.pendingFingerprint != totp.Fingerprint(o.pending) || !o.rec.hasIdentity() ||
+		o.rec.pendingInputs != o.in.hash {
+		return nil // anything changed while it waited: prove it again
 	}
 	if o.now.Before(*until) {
 		return &plan{name: planWaitForStep, why: "the verified seed waits for its code's step to pass",
 			err: waitFor(v1alpha1.ReasonProgressing, "the new secret is verified; it is handed to consumers once the TOTP step the operator used has passed", until.Sub(o.now))}
 	}
 	return &plan{name: planPromoteVerified, why: "the verified seed's code step has passed"}
+}
+
+// stepEndingSoon holds a proof of a stored seed, which consumers may be
+// using, when the TOTP step is about to end: the previous step's code then
+// goes stale, and the current one is the code a consumer signs in with.
+// The wait is a requeue of at most a few seconds.
+func stepEndingSoon(o *observation) *plan {
+	if o.secret == "" && o.pending == "" {
+		return nil
+	}
+	left := totp.Remaining(o.now)
+	if left >= cognito.CodeMargin {
+		return nil
+	}
+	// A pause of a few seconds, like a backoff: no status change, no Event.
+	return &plan{name: planBackoff, why: "the TOTP step ends too soon to prove a stored seed quietly", retryIn: left + 50*time.Millisecond}
 }
 
 func pendingSeed(o *observation) *plan {

@@ -44,6 +44,21 @@ func decideAfterSignIn(o *observation, p plan, v *cognitoView) (step, error) {
 	if (o.secret != "" || o.pending != "") && o.rec.hasIdentity() && !o.rec.sameUser(v.id) {
 		return "", stall(v1alpha1.ReasonIdentityChanged, identityChangedMessage(o, v.id))
 	}
+	if (o.secret != "" || o.pending != "") && v.proven == "" && !o.rec.hasIdentity() {
+		return "", stall(v1alpha1.ReasonIdentityChanged, fmt.Sprintf(
+			"Secret %q holds a seed with no recorded user (written by an earlier version, or edited) and Cognito does not accept it for %s: "+
+				"the operator will not enroll a user it cannot tie to the stored seed; restore the credentials it was enrolled with, or "+
+				"delete the seed from the Secret if it is no longer used", v1alpha1.SecretNameOf(o.ste), v.id))
+	}
+	if v.setup && o.secret != "" && o.rec.client != o.in.appClient.ID {
+		// MFA_SETUP through another app client than the seed was proven
+		// through: no token shows which pool that client belongs to, so
+		// "no factor" may be another pool's user of the same name.
+		return "", stall(v1alpha1.ReasonIdentityChanged, fmt.Sprintf(
+			"signing in through app client %q shows a user with no MFA, while Secret %q holds a seed proven through another client: "+
+				"the operator cannot tell whether this is the same pool; go back to the previous client, or enroll the user with a new enrollment",
+			o.in.appClient.ID, v1alpha1.SecretNameOf(o.ste)))
+	}
 	if v.claim.state == claimOther && v.proven == "" {
 		msg := "another enrollment in a different namespace already enrolls this user; only one may"
 		if v.claim.holder.Namespace == o.ste.Namespace {

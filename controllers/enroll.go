@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -120,6 +121,10 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 // learnSub completes the identity once tokens exist (after MFA_SETUP).
 func (x *run) learnSub(ctx context.Context) error {
 	if c, err := cognito.TokenClaims(x.accessToken); err == nil && c.Sub != "" {
+		if c.PoolID() != "" && c.PoolID() != x.view.id.pool {
+			return stall(v1alpha1.ReasonUserPoolMismatch, fmt.Sprintf(
+				"the app client signs users in to pool %q, not to %q; the new seed stays under pending-secret and is not promoted", c.PoolID(), x.view.id.pool))
+		}
 		x.view.id.sub = c.Sub
 		return nil
 	}
@@ -154,6 +159,7 @@ func (x *run) holdVerified(ctx context.Context, proven string, until time.Time) 
 		s.Data[v1alpha1.KeyPendingSecret] = []byte(proven)
 		s.Annotations[v1alpha1.AnnotationPendingVerifiedUntil] = until.UTC().Format(time.RFC3339Nano)
 		s.Annotations[v1alpha1.AnnotationPendingFingerprint] = totp.Fingerprint(proven)
+		s.Annotations[v1alpha1.AnnotationPendingInputs] = x.o.in.hash
 		x.recordIdentity(s)
 	}); err != nil {
 		return err
@@ -177,6 +183,10 @@ func (x *run) promote(ctx context.Context, proven string) error {
 		delete(s.Annotations, v1alpha1.AnnotationPendingVerifiedUntil)
 		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
 		delete(s.Annotations, v1alpha1.AnnotationAssociating)
+		delete(s.Annotations, v1alpha1.AnnotationPendingInputs)
+		if id := x.o.in.appClient.ID; id != "" {
+			s.Annotations[v1alpha1.AnnotationClientID] = id
+		}
 		for k, v := range recordAnnotations(x.o.ste, x.o.in.pool, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
 			s.Annotations[k] = v
 		}

@@ -88,7 +88,11 @@ func (x *run) disable(ctx context.Context) error {
 	case x.o.rec.hasIdentity() && !x.o.rec.sameUser(v.id):
 		return stall(v1alpha1.ReasonIdentityChanged, "the credentials now sign in as another user; not turning that user's MFA off")
 	case v.hasToken && v.proven == "":
-		return nil // Cognito proved the stored seeds are not the user's token
+		// A rejected code proves nothing under clock skew, nor while an
+		// association is pending (VerifySoftwareToken checks that one):
+		// keep the seed; after the deletion timeout the Secret is retained.
+		return retry(v1alpha1.ReasonVerificationFailed,
+			"Cognito did not accept the stored seed (clock skew, or an association pending): not turning MFA off, and keeping the Secret")
 	}
 	err := x.api.SetSoftwareTokenPreference(ctx, x.accessToken, cognito.Preference{})
 	if cognito.HasCode(err, "InvalidParameterException") {

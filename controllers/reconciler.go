@@ -50,6 +50,10 @@ type Reconciler struct {
 	// DeletionTimeout is how long deletionPolicy Disable keeps trying before
 	// it falls back to Retain.
 	DeletionTimeout time.Duration
+	// ResyncPeriod, when set, brings a Ready enrollment back this often to
+	// re-read its Secret and its claim (no Cognito call), so that a claim
+	// deleted or taken over by hand is noticed without another trigger.
+	ResyncPeriod time.Duration
 	// ClaimNamespace is the operator's own namespace, where the claims that
 	// keep two enrollments off one user live, and where a ClusterUserPool's
 	// client secret is when its reference names no namespace.
@@ -65,6 +69,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// With --metrics-secure, the metrics endpoint asks the API server who a
+// scraper is and whether it may GET /metrics.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 // +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=clusteruserpools,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
@@ -79,9 +87,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	// Reporting outlives the reconcile's deadline, so that a timeout is recorded.
 	reportCtx := context.WithoutCancel(ctx)
-	if r.Timeout > 0 {
+	timeout := r.Timeout
+	if !ste.DeletionTimestamp.IsZero() && r.DeletionTimeout > 0 {
+		// A hung Cognito must not hold a deletion past its timeout.
+		left := max(r.DeletionTimeout-r.Now().Sub(ste.DeletionTimestamp.Time), time.Second)
+		if timeout <= 0 || left < timeout {
+			timeout = left
+		}
+	}
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	if !ste.DeletionTimestamp.IsZero() {

@@ -31,6 +31,9 @@ type record struct {
 	// whose fingerprint is pendingFingerprint.
 	pendingVerifiedUntil *time.Time
 	pendingFingerprint   string
+	pendingInputs        string
+	// client is the app client the seed was proven through.
+	client string
 	// associating: a token was associated while a seed was stored, and no
 	// sign-in has proved since which seed Cognito holds.
 	associating bool
@@ -45,13 +48,14 @@ func readRecord(s *corev1.Secret) record {
 		fingerprint: a[v1alpha1.AnnotationFingerprint], rotateHandled: a[v1alpha1.AnnotationRotateHandled],
 		pool: a[v1alpha1.AnnotationUserPool], user: a[v1alpha1.AnnotationUser], sub: a[v1alpha1.AnnotationUserSub],
 		signInName: a[v1alpha1.AnnotationSignInName], retainedFrom: a[v1alpha1.AnnotationRetainedFrom],
-		associating: a[v1alpha1.AnnotationAssociating] != ""}
+		associating: a[v1alpha1.AnnotationAssociating] != "", client: a[v1alpha1.AnnotationClientID]}
 	if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationEnrolledAt]); err == nil {
 		rec.enrolledAt = &t
 	}
 	if t, err := time.Parse(time.RFC3339Nano, a[v1alpha1.AnnotationPendingVerifiedUntil]); err == nil {
 		rec.pendingVerifiedUntil = &t
 		rec.pendingFingerprint = a[v1alpha1.AnnotationPendingFingerprint]
+		rec.pendingInputs = a[v1alpha1.AnnotationPendingInputs]
 	}
 	return rec
 }

@@ -44,6 +44,9 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 	var ev *event
 	if runErr == nil {
 		ev = x.markEnrolled(before)
+		if r.ResyncPeriod > 0 {
+			result.RequeueAfter = r.ResyncPeriod
+		}
 		for _, next := range []*metav1.Time{st.NextRotationTime, st.NextAttemptTime} {
 			if next != nil {
 				d := max(next.Sub(r.Now()), time.Second)
@@ -74,10 +77,7 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 	if !equality.Semantic.DeepEqual(before.Status, ste.Status) {
 		// The lock keeps a reconcile that read a stale status from the cache
 		// from writing it back over a newer one.
-		if err := r.Status().Patch(wctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-			if apierrors.IsConflict(err) {
-				return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, nil
-			}
+		if err := r.writeStatus(wctx, ste, before); err != nil {
 			return reconcile.Result{}, client.IgnoreNotFound(err)
 		}
 	}
@@ -85,6 +85,29 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 		r.Recorder.Eventf(ste, nil, ev.kind, ev.reason, "Enroll", "%s", ev.note)
 	}
 	return result, nil
+}
+
+// writeStatus patches the status with an optimistic lock, so that a stale
+// copy never overwrites a newer status. On a conflict (someone wrote the
+// object meanwhile, a label or an annotation, say) it re-reads the object
+// and, if the spec and the status are still those this reconcile started
+// from, writes again: a failure that is not recorded would not be backed
+// off from.
+func (r *Reconciler) writeStatus(ctx context.Context, ste, before *v1alpha1.SoftwareTokenEnrollment) error {
+	err := r.Status().Patch(ctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
+		fresh := &v1alpha1.SoftwareTokenEnrollment{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ste), fresh); err != nil {
+			return err
+		}
+		if fresh.Generation != before.Generation || !equality.Semantic.DeepEqual(fresh.Status, before.Status) {
+			return nil // the next reconcile sees what changed
+		}
+		base := fresh.DeepCopy()
+		fresh.Status = ste.Status
+		err = r.Status().Patch(ctx, fresh, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	}
+	return err
 }
 
 // failureReason is the reason of the failure a status reports, or "".

@@ -65,6 +65,12 @@ const (
 	// the code the operator used is never the one a consumer signs in with.
 	AnnotationPendingVerifiedUntil = OperatorPrefix + "pending-verified-until"
 	AnnotationPendingFingerprint   = OperatorPrefix + "pending-fingerprint"
+	// AnnotationPendingInputs is the inputs fingerprint the staged seed was
+	// verified for: if the spec or a referenced Secret changed since, the
+	// seed is proven again before it is promoted.
+	AnnotationPendingInputs = OperatorPrefix + "pending-inputs"
+	// AnnotationClientID is the app client the seed was proven through.
+	AnnotationClientID = OperatorPrefix + "client-id"
 	// AnnotationAssociating is set, before a new token is associated while a
 	// seed is stored, to when that happened. Until a sign-in proves which
 	// seed Cognito holds, the record no longer vouches for the stored one
