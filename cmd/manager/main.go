@@ -38,6 +38,7 @@ type options struct {
 	timeout                time.Duration
 	retryBase, retryMax    time.Duration
 	deletionTimeout        time.Duration
+	resyncPeriod           time.Duration
 	kubeQPS                float64
 	kubeBurst              int
 	clusterResourceNS      string
@@ -72,6 +73,7 @@ func main() {
 	fs.DurationVar(&o.timeout, "reconcile-timeout", 2*time.Minute, "Upper bound for one reconcile's Cognito calls.")
 	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 10*time.Minute, "Longest retry delay after repeated transient failures.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", 30*time.Minute, "How often a Ready enrollment re-reads its Secret and its claim on the user (no Cognito call); 0 disables.")
 	fs.DurationVar(&o.deletionTimeout, "deletion-timeout", 10*time.Minute, "How long deletionPolicy Disable keeps trying to reach Cognito before it keeps the Secret instead (Retain).")
 	fs.StringVar(&o.clusterResourceNS, "cluster-resource-namespace", defaultNamespace(),
 		"The operator's own namespace: the claims that keep two enrollments off one user live there, and ClusterUserPools' client secrets by default (default: $POD_NAMESPACE, else cognito-mfa-operator-system).")
@@ -157,6 +159,7 @@ func run(ctx context.Context, o options) error {
 		Timeout:   o.timeout,
 
 		DeletionTimeout:    o.deletionTimeout,
+		ResyncPeriod:       o.resyncPeriod,
 		ClaimNamespace:     o.clusterResourceNS,
 		RequireUserPoolRef: o.requireUserPoolRef,
 	}
