@@ -13,6 +13,10 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT  ?= $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # Envtest runs the real kube-apiserver and etcd built from their Go modules.
 export KUBEBUILDER_ASSETS ?= $(K8S_BIN)
+# helm and promtool, for the chart and alert tests (test/chart), are built
+# from their Go modules pinned in hack/helm and hack/promtool.
+HELM           ?= $(BIN)/helm
+PROMTOOL       ?= $(BIN)/promtool
 
 .PHONY: all
 all: build
@@ -58,7 +62,7 @@ GO_TEST_UNIT = go test $$(go list ./... | grep -v -e /test/e2e -e /test/node) -c
 GO_TEST_E2E  = go test ./test/e2e/... -count=1 -timeout 30m
 
 .PHONY: test
-test: envtest-bins cognito-local verify vet ## Unit and envtest tests (every package but test/e2e), after verify and vet.
+test: envtest-bins cognito-local helm promtool verify vet ## Unit and envtest tests (every package but test/e2e), after verify and vet.
 	$(GO_TEST_UNIT)
 
 .PHONY: test-e2e
@@ -82,7 +86,7 @@ unit: ## Run the tests that need no API server.
 .PHONY: ci
 ci: ## Everything: lint, then test and test-e2e in parallel. The one command to run before pushing; CI runs it.
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory -j1 envtest-bins cognito-local verify vet
+	$(MAKE) --no-print-directory -j1 envtest-bins cognito-local helm promtool verify vet
 	$(MAKE) --no-print-directory -j2 --output-sync=target ci-test ci-test-e2e
 
 .PHONY: ci-test ci-test-e2e
@@ -150,6 +154,30 @@ $(K8S_BIN)/etcd: hack/controlplane/etcd/go.mod hack/controlplane/etcd/go.sum
 	mkdir -p $(K8S_BIN)
 	cd hack/controlplane/etcd && go build -o $(K8S_BIN)/etcd .
 
+.PHONY: helm
+helm: $(HELM) ## Build helm (hack/helm's pinned helm.sh/helm/v3) from its Go module into bin/.
+
+# The -X flags are the ones helm's own Makefile sets: its version, and the
+# Kubernetes version `helm template` and `helm lint` assume (that of the
+# client-go it is built with; the default would be 1.20).
+$(HELM): hack/helm/go.mod hack/helm/go.sum
+	mkdir -p $(BIN)
+	cd hack/helm && v=$$(go list -m -f '{{.Version}}' helm.sh/helm/v3) && \
+		minor=$$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2) && \
+		go build -ldflags "-X helm.sh/helm/v3/internal/version.version=$$v \
+			-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$$minor \
+			-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$$minor" \
+			-o $(HELM) helm.sh/helm/v3/cmd/helm
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool (hack/promtool's pinned github.com/prometheus/prometheus) from its Go module into bin/.
+
+$(PROMTOOL): hack/promtool/go.mod hack/promtool/go.sum
+	mkdir -p $(BIN)
+	cd hack/promtool && v=$$(go list -m -f '{{.Version}}' github.com/prometheus/prometheus) && \
+		go build -ldflags "-X github.com/prometheus/common/version.Version=$$v" \
+			-o $(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool
+
 .PHONY: cognito-local
 cognito-local: hack/cognito-local/node_modules/.package-lock.json ## Install cognito-local, pinned by its lockfile.
 
@@ -159,6 +187,24 @@ hack/cognito-local/node_modules/.package-lock.json: hack/cognito-local/package.j
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ { printf "  %-15s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Chart
+
+.PHONY: chart
+chart: ## Regenerate the Helm chart's copies (charts/cognito-mfa-operator/files) from config/; run after make manifests.
+	go run ./hack/chart
+
+.PHONY: verify-chart
+verify-chart: ## Fail when the chart's generated copies are stale (test/chart checks it too).
+	go run ./hack/chart -check
+
+.PHONY: test-chart
+test-chart: envtest-bins helm promtool ## The chart and alert tests only (test/chart): helm lint, helm template applied with server-side dry run, promtool test rules.
+	go test ./test/chart/... -count=1 -v
+
+.PHONY: test-alerts
+test-alerts: promtool ## promtool test rules on config/prometheus/alerts.yaml (alerts_test.yaml).
+	go test ./test/chart/... -count=1 -run '^TestAlertRules$$' -v
 
 ##@ Benchmark
 
