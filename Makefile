@@ -72,6 +72,10 @@ test-e2e: envtest-bins cognito-local ## End-to-end tests against cognito-local, 
 .PHONY: e2e
 e2e: test-e2e ## Alias of test-e2e.
 
+.PHONY: e2e-aws
+e2e-aws: envtest-bins ## The manager enrolls a user of a real, throw-away pool (needs COGNITO_CONFORMANCE_REGION and AWS credentials), and the conformance suite runs against it.
+	go test ./test/conformance/ -run 'TestRealEndToEnd|TestConformanceReal' -count=1 -v -timeout 30m
+
 .PHONY: unit
 unit: ## Run the tests that need no API server.
 	go test ./internal/... -count=1

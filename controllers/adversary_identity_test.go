@@ -93,10 +93,10 @@ func TestAdversaryCredentialsSwitchedDuringHoldGoUnnoticed(t *testing.T) {
 	must(t, k8s.Update(ctx(), creds))
 	// The held seed is proven again for the new inputs: Cognito shows
 	// another user, so nothing is promoted for them.
-	ste := w.waitStalled("hold", v1alpha1.ReasonIdentityChanged)
+	w.waitStalled("hold", v1alpha1.ReasonIdentityChanged)
 	before := fake.CallCounts()
 	time.Sleep(2 * time.Second)
-	ste = w.get("hold")
+	ste := w.get("hold")
 	s := w.getSecret("hold-totp")
 	t.Logf("record: user %s sign-in-name %s; status.user %s; calls since Ready %v", s.Annotations[v1alpha1.AnnotationUser],
 		s.Annotations[v1alpha1.AnnotationSignInName], ste.Status.User, callsSince(before))

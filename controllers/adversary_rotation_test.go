@@ -23,9 +23,9 @@ func TestAdversaryRotateWithSpecEditIsSwallowed(t *testing.T) {
 		ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled
 		ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
 	})
-	ste := w.waitRotateHandled("both", "r1")
+	w.waitRotateHandled("both", "r1")
 	time.Sleep(2 * time.Second)
-	ste = w.get("both")
+	ste := w.get("both")
 	if string(w.getSecret("both-totp").Data[v1alpha1.KeySecret]) == old {
 		t.Errorf("status.lastRotateRequest=%q but the secret was never rotated (conditions %+v)", ste.Status.LastRotateRequest, ste.Status.Conditions)
 	}
