@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +23,7 @@ import (
 func TestAdversaryTwoEnrollmentsWithDifferentPoolIDStringsBothProceed(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOn)
 	w.credentials()
-	ns2 := w.ns + "-b"
-	if len(ns2) > 63 {
-		ns2 = ns2[len(ns2)-63:]
-	}
+	ns2 := strings.TrimRight(w.ns[:min(len(w.ns), 61)], "-") + "-b"
 	must(t, k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns2}}))
 	w2 := &world{t: t, ns: ns2, poolID: w.poolID + "x", clientID: w.clientID, username: w.username, password: w.password}
 	w2.credentials()
@@ -34,21 +32,29 @@ func TestAdversaryTwoEnrollmentsWithDifferentPoolIDStringsBothProceed(t *testing
 	before := fake.CallCounts()
 	go w2.enrollment("two")
 	w.enrollment("one")
-	readyBoth := false
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if isReady(w.get("one")) && isReady(w2.get("two")) {
-			readyBoth = true
-			break
-		}
-		a, b := findCond(w.get("one"), v1alpha1.ConditionStalled), findCond(w2.get("two"), v1alpha1.ConditionStalled)
-		if a != nil || b != nil {
-			break
+	// Watch for 10 s: never both Ready, and a Ready one always works.
+	readyBoth, readyDead := false, false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		one, two := isReady(w.get("one")), isReady(w2.get("two"))
+		readyBoth = readyBoth || (one && two)
+		secret := fake.User(w.poolID, w.username).TOTPSecret
+		if one && string(w.getSecret("one-totp").Data[v1alpha1.KeySecret]) != secret {
+			readyDead = true
 		}
 	}
+	if readyDead {
+		t.Errorf("an enrollment was Ready with a seed that is not the user's token")
+	}
+	seed := func(w *world, name string) string {
+		sec := &corev1.Secret{}
+		if err := k8s.Get(ctx(), keyOf(w.ns, name), sec); err != nil {
+			return ""
+		}
+		return string(sec.Data[v1alpha1.KeySecret])
+	}
 	u := fake.User(w.poolID, w.username)
-	s1, s2 := string(w.getSecret("one-totp").Data[v1alpha1.KeySecret]), string(w2.getSecret("two-totp").Data[v1alpha1.KeySecret])
 	t.Logf("associations %d; one ready=%v works=%v; two ready=%v works=%v", callsSince(before)["AssociateSoftwareToken"],
-		isReady(w.get("one")), s1 == u.TOTPSecret, isReady(w2.get("two")), s2 == u.TOTPSecret)
+		isReady(w.get("one")), seed(w, "one-totp") == u.TOTPSecret, isReady(w2.get("two")), seed(w2, "two-totp") == u.TOTPSecret)
 	if readyBoth {
 		t.Errorf("both enrollments of one user turned Ready (one of them with a dead seed)")
 	}

@@ -184,8 +184,8 @@ func (x *run) promote(ctx context.Context, proven string) error {
 		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
 		delete(s.Annotations, v1alpha1.AnnotationAssociating)
 		delete(s.Annotations, v1alpha1.AnnotationPendingInputs)
-		if id := x.o.in.appClient.ID; id != "" {
-			s.Annotations[v1alpha1.AnnotationClientID] = id
+		if id.client != "" {
+			s.Annotations[v1alpha1.AnnotationClientID] = id.client
 		}
 		for k, v := range recordAnnotations(x.o.ste, x.o.in.pool, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
 			s.Annotations[k] = v
@@ -199,6 +199,9 @@ func (x *run) recordIdentity(s *corev1.Secret) {
 	s.Annotations[v1alpha1.AnnotationUser] = x.view.id.user
 	if x.view.id.sub != "" {
 		s.Annotations[v1alpha1.AnnotationUserSub] = x.view.id.sub
+	}
+	if x.view.id.client != "" {
+		s.Annotations[v1alpha1.AnnotationClientID] = x.view.id.client
 	}
 }
 

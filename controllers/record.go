@@ -69,6 +69,9 @@ func (rec record) hasIdentity() bool { return rec.pool != "" && rec.user != "" }
 // username and, once tokens were seen, the user's sub.
 type identity struct {
 	pool, user, sub string
+	// client is the app client signed in through; it names a second part
+	// of the claim on the user.
+	client string
 }
 
 func (id identity) String() string {
@@ -91,7 +94,9 @@ func (rec record) sameUser(id identity) bool {
 	return rec.user == id.user
 }
 
-func (rec record) identity() identity { return identity{pool: rec.pool, user: rec.user, sub: rec.sub} }
+func (rec record) identity() identity {
+	return identity{pool: rec.pool, user: rec.user, sub: rec.sub, client: rec.client}
+}
 
 // cognitoSpecHash identifies the spec fields that need Cognito to apply,
 // with the pool resolved: other edits (secretTemplate, issuer, rotation, a

@@ -16,7 +16,7 @@ import (
 // Cognito accepts; it associates nothing.
 func (x *run) signIn(ctx context.Context) error {
 	x.api = x.r.Cognito.ForRegion(x.o.in.region)
-	x.view = &cognitoView{id: identity{pool: x.o.in.pool.id}}
+	x.view = &cognitoView{id: identity{pool: x.o.in.pool.id, client: x.o.in.appClient.ID}}
 	if x.o.in.accessToken != "" {
 		x.accessToken = x.o.in.accessToken
 		return x.withTokens(ctx, true)
@@ -105,6 +105,9 @@ func (x *run) withTokens(ctx context.Context, askUser bool) error {
 				"the app client signs users in to pool %q, not to the enrollment's pool %q", c.PoolID(), pool))
 		}
 		x.view.id.sub = c.Sub
+		if x.view.id.client == "" {
+			x.view.id.client = c.ClientID
+		}
 		if c.Username != "" {
 			x.view.id.user = c.Username
 		}
