@@ -66,7 +66,7 @@ test: envtest-bins cognito-local helm promtool verify vet ## Unit and envtest te
 	$(GO_TEST_UNIT)
 
 .PHONY: test-e2e
-test-e2e: envtest-bins cognito-local ## End-to-end tests against cognito-local, with the manager as a process.
+test-e2e: envtest-bins cognito-local helm ## End-to-end tests against cognito-local, with the manager as a process.
 	$(GO_TEST_E2E)
 
 .PHONY: e2e
