@@ -24,9 +24,20 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 			crds = append(crds, str(o, "metadata", "name"))
 		}
 	}
-	// Other tests apply the CRDs without Helm, and Helm adopts nothing.
-	if _, err := cp.Kubectl(ctx, append([]string{"delete", "crd", "--ignore-not-found", "--wait=true", "--timeout=120s"}, crds...)...); err != nil {
-		t.Fatal(err)
+	// Other tests apply the CRDs without Helm: mark them as this release's,
+	// the way Helm adopts existing objects (deleting them instead waits on the
+	// API server's cleanup of their instances, slow on a loaded machine).
+	for _, crd := range crds {
+		if _, err := cp.Kubectl(ctx, "get", "crd", crd); err != nil {
+			continue
+		}
+		if _, err := cp.Kubectl(ctx, "annotate", "--overwrite", "crd", crd,
+			"meta.helm.sh/release-name="+rel, "meta.helm.sh/release-namespace="+ns); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cp.Kubectl(ctx, "label", "--overwrite", "crd", crd, "app.kubernetes.io/managed-by=Helm"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	helmk := func(args ...string) string {
 		t.Helper()

@@ -607,7 +607,9 @@ func (w *world) reconcile(e *enrollment) reconciled {
 	if total := sumCalls(o.calls); quiet != "" && total > 0 {
 		w.violate(fmt.Sprintf("invariant 4 (backoff holds): %s made %d Cognito calls (%s) although %s", e, total, o, quiet))
 	}
-	if !o.crashed && err == nil && !requeued(res) {
+	// A reconcile that only paused (a backoff, or the last seconds of a TOTP
+	// step) has not acted on a change of inputs yet.
+	if !o.crashed && err == nil && !requeued(res) && o.plan != "BackingOff" {
 		e.touched = false
 	}
 	return o
