@@ -56,10 +56,14 @@ lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and apply its fixes.
 ##@ Test
 
 # Unit and envtest tests: every package but the end-to-end ones (test/e2e, and
-# test/node should it appear).
-GO_TEST_UNIT = go test $$(go list ./... | grep -v -e /test/e2e -e /test/node) -count=1 -timeout 30m
+# test/node should it appear) and the image test (test/image: root, runc and
+# a container tool; make test-image).
+GO_TEST_UNIT = go test $$(go list ./... | grep -v -e /test/e2e -e /test/node -e /test/image) -count=1 -timeout 30m
 # End to end: cognito-local as Cognito and the manager as a process.
 GO_TEST_E2E  = go test ./test/e2e/... -count=1 -timeout 30m
+# The image: built with podman, buildah or docker and run with runc (root);
+# -v shows why it skips where those are missing.
+GO_TEST_IMAGE = go test ./test/image/ -count=1 -v -timeout 20m
 
 .PHONY: test
 test: envtest-bins cognito-local helm promtool verify vet ## Unit and envtest tests (every package but test/e2e), after verify and vet.
@@ -72,6 +76,10 @@ test-e2e: envtest-bins cognito-local helm ## End-to-end tests against cognito-lo
 .PHONY: e2e
 e2e: test-e2e ## Alias of test-e2e.
 
+.PHONY: test-image
+test-image: envtest-bins cognito-local ## Build the image (make docker-build, with podman, buildah or docker) and run it with runc, non-root on a read-only root filesystem, to enroll a user; needs root and runc, else it skips.
+	$(GO_TEST_IMAGE)
+
 .PHONY: e2e-aws
 e2e-aws: envtest-bins ## The manager enrolls a user of a real, throw-away pool (needs COGNITO_CONFORMANCE_REGION and AWS credentials), and the conformance suite runs against it.
 	go test ./test/conformance/ -run 'TestRealEndToEnd|TestConformanceReal' -count=1 -v -timeout 30m
@@ -82,13 +90,13 @@ unit: ## Run the tests that need no API server.
 
 # ci: lint, then the tool builds and verify (which regenerates files) one at a
 # time (-j1, whatever -j ci itself was given), then test and test-e2e side by
-# side (-j2). They start separate API servers, etcds and cognito-locals on
+# side (-j2), test-image after test-e2e in the same slot. They start separate API servers, etcds and cognito-locals on
 # free ports in their own temporary directories, as `go test ./...` already
 # did when it ran their packages in parallel. --output-sync prints each run's
 # output whole (go test's ok/FAIL lines included) when that run ends, and ci
 # fails if either fails.
 .PHONY: ci
-ci: ## Everything: lint, then test and test-e2e in parallel. The one command to run before pushing; CI runs it.
+ci: ## Everything: lint, then test and test-e2e (then test-image) in parallel. The one command to run before pushing; CI runs it.
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory -j1 envtest-bins cognito-local helm promtool verify vet
 	$(MAKE) --no-print-directory -j2 --output-sync=target ci-test ci-test-e2e
@@ -98,6 +106,7 @@ ci-test:
 	$(GO_TEST_UNIT)
 ci-test-e2e:
 	$(GO_TEST_E2E)
+	$(GO_TEST_IMAGE)
 
 ##@ Build
 
@@ -129,9 +138,26 @@ deploy: manifests ## Deploy the operator (config/default) with the manager image
 undeploy: ## Remove the deployed operator.
 	$(KUBECTL) delete -k config/default
 
+# The image is built with CONTAINER_TOOL (docker by default, as kubebuilder's
+# Makefile has it; podman or buildah work too, with no daemon). Its build
+# context is IMAGE_CONTEXT, prepared on the host by image-context (see the
+# Dockerfile for why): nothing is pulled, so it builds offline. With podman
+# and buildah the build runs with --network=none to prove it.
+CONTAINER_TOOL ?= docker
+IMAGE_CONTEXT  ?= $(BIN)/image
+CA_CERTIFICATES ?= /etc/ssl/certs/ca-certificates.crt
+CONTAINER_BUILD_FLAGS ?= $(if $(filter podman buildah,$(notdir $(CONTAINER_TOOL))),--network=none)
+
+.PHONY: image-context
+image-context: ## Prepare the image's build context (bin/image): the manager as a static Linux binary and the host's CA certificates.
+	@test -s $(CA_CERTIFICATES) || { echo "$(CA_CERTIFICATES) is missing: apt-get install ca-certificates (or set CA_CERTIFICATES)"; exit 1; }
+	mkdir -p $(IMAGE_CONTEXT)
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=-s -o $(IMAGE_CONTEXT)/manager ./cmd/manager
+	cp $(CA_CERTIFICATES) $(IMAGE_CONTEXT)/ca-certificates.crt
+
 .PHONY: docker-build
-docker-build: ## Build the manager image IMG (needs a Docker engine).
-	docker build -t $(IMG) .
+docker-build: image-context ## Build the manager image IMG with CONTAINER_TOOL (docker, podman or buildah), offline.
+	$(CONTAINER_TOOL) build $(CONTAINER_BUILD_FLAGS) -t $(IMG) -f Dockerfile $(IMAGE_CONTEXT)
 
 ##@ Tools
 
