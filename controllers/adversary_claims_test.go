@@ -62,12 +62,7 @@ func TestAdversaryTwoEnrollmentsWithDifferentPoolIDStringsBothProceed(t *testing
 func TestAdversaryMetadataWriterDefeatsBackoff(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
-	faults := make([]cognitofake.Fault, 1000)
-	for i := range faults {
-		faults[i] = cognitofake.Fault{User: w.username, Code: "EnableSoftwareTokenMFAException", Message: "Code mismatch"}
-	}
-	fake.InjectFault("VerifySoftwareToken", faults...)
-	defer fake.ResetFaults(w.username)
+	w.rejectEveryCode()
 	w.enrollment("busy")
 	// Baseline: 5 s without a third-party writer.
 	time.Sleep(time.Second)

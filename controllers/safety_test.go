@@ -36,6 +36,17 @@ func (w *world) warnings(name, reason string) int {
 	return n
 }
 
+// rejectEveryCode makes VerifySoftwareToken refuse the user's codes for the
+// rest of the test, as a manager whose clock is wrong would see.
+func (w *world) rejectEveryCode() {
+	faults := make([]cognitofake.Fault, 1000)
+	for i := range faults {
+		faults[i] = cognitofake.Fault{User: w.username, Code: "EnableSoftwareTokenMFAException", Message: "Code mismatch"}
+	}
+	fake.InjectFault("VerifySoftwareToken", faults...)
+	w.t.Cleanup(func() { fake.ResetFaults(w.username) })
+}
+
 // The user's verified seed at Cognito is stored in the enrollment's Secret.
 func (w *world) expectSeedStored(secretName string) {
 	w.t.Helper()
@@ -56,11 +67,7 @@ func (w *world) expectSeedStored(secretName string) {
 func TestPersistentVerifyFailureBacksOffNoHotLoop(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
-	faults := make([]cognitofake.Fault, 500)
-	for i := range faults {
-		faults[i] = cognitofake.Fault{User: w.username, Code: "EnableSoftwareTokenMFAException", Message: "Code mismatch"}
-	}
-	fake.InjectFault("VerifySoftwareToken", faults...)
+	w.rejectEveryCode()
 	before := fake.CallCounts()
 	w.enrollment("skew")
 	time.Sleep(5 * time.Second)
@@ -77,7 +84,6 @@ func TestPersistentVerifyFailureBacksOffNoHotLoop(t *testing.T) {
 		t.Fatalf("%d VerificationFailed events for one persistent failure", n)
 	}
 	w.expectSeedStored("skew-totp")
-	fake.ResetFaults(w.username)
 }
 
 // Item 2: a rotation whose VerifySoftwareToken reply is lost, followed by a
