@@ -203,7 +203,9 @@ func (x *run) markFailed(o *outcome) time.Duration {
 	// path on a record nothing has contradicted) does.
 	trusted := x.trusted() && conditions.IsTrue(st.Conditions, v1alpha1.ConditionReady)
 	msg := o.message
-	if x.rotation && x.associated {
+	if x.rotation && x.associated && !o.waiting {
+		// A wait (the verified seed held until its code's step has passed)
+		// is no failure: the generic branch below reports it.
 		return x.markRotationUnresolved(o)
 	}
 	switch {
