@@ -221,6 +221,10 @@ func stalledOnSameInputs(o *observation) *plan {
 		locallyDerived[c.Reason] {
 		return nil
 	}
+	if c.Reason == v1alpha1.ReasonDuplicateEnrollment && st.LastFailureTime != nil &&
+		!o.now.Before(st.LastFailureTime.Add(o.recheckDuplicate)) {
+		return nil // the other enrollment may be gone: sign in and look again
+	}
 	return &plan{name: planStall, why: "stalled on these inputs already", err: stall(c.Reason, c.Message)}
 }
 
@@ -343,6 +347,10 @@ func recordMismatch(o *observation) *plan {
 		why = "the credentials sign in under another name than recorded"
 	case o.claim.state == claimOther:
 		why = "another enrollment claims this user"
+	case o.claim.state == claimFree:
+		// A claim is taken only after Cognito proves the seed: a Secret a
+		// tenant wrote by hand must not let it claim another tenant's user.
+		why = "the claim on the user is missing"
 	default:
 		return nil
 	}

@@ -33,7 +33,7 @@ func enrolled() *observation {
 		in: inputs{username: "bot", password: "pw", hash: "h1"}, claim: claimState{state: claimMine}}
 	o.in.pool = settingsOf(ste, nil, "")
 	o.target = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bot-totp",
-		Annotations: recordAnnotations(ste, o.in.pool, identity{pool: pool, user: "bot", sub: "sub-1"}, "bot", seedA, t0.Add(-time.Hour), true)}}
+		Annotations: recordAnnotations(ste, o.in.pool, identity{pool: pool, user: "bot", sub: "sub-1"}, "bot", seedA, t0.Add(-time.Hour), "")}}
 	o.rec = readRecord(o.target)
 	return o
 }
@@ -102,6 +102,21 @@ func TestDecide(t *testing.T) {
 			o.rec = readRecord(o.target)
 		}, planRepair, ""},
 		{"another enrollment claims the user", func(o *observation) { o.claim.state = claimOther }, planRepair, ""},
+		{"a missing claim is re-proven, never taken on the record's word", func(o *observation) { o.claim.state = claimFree }, planRepair, ""},
+		{"a DuplicateEnrollment is looked at again after RetryMax", func(o *observation) {
+			o.secret, o.target, o.rec, o.ownership = "", nil, record{}, ownNone
+			o.recheckDuplicate = time.Minute
+			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, InputsFingerprint: "h1",
+				LastFailureTime: &metav1.Time{Time: t0.Add(-2 * time.Minute)},
+				Conditions:      []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDuplicateEnrollment}}}
+		}, planEnroll, ""},
+		{"a DuplicateEnrollment is not looked at again before RetryMax", func(o *observation) {
+			o.secret, o.target, o.rec, o.ownership = "", nil, record{}, ownNone
+			o.recheckDuplicate = time.Minute
+			o.ste.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, InputsFingerprint: "h1",
+				LastFailureTime: &metav1.Time{Time: t0.Add(-30 * time.Second)},
+				Conditions:      []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDuplicateEnrollment}}}
+		}, planStall, v1alpha1.ReasonDuplicateEnrollment},
 		{"rotate annotation", func(o *observation) {
 			o.ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
 		}, planRotate, ""},

@@ -90,6 +90,7 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 	}
 	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
 		s.Data[v1alpha1.KeyPendingSecret] = []byte(x.association)
+		s.Annotations[v1alpha1.AnnotationPendingRotate] = x.o.ste.Annotations[v1alpha1.AnnotationRotate]
 		delete(s.Annotations, v1alpha1.AnnotationPendingVerifiedUntil)
 		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
 		x.recordIdentity(s)
@@ -187,7 +188,8 @@ func (x *run) promote(ctx context.Context, proven string) error {
 		if id.client != "" {
 			s.Annotations[v1alpha1.AnnotationClientID] = id.client
 		}
-		for k, v := range recordAnnotations(x.o.ste, x.o.in.pool, id, x.o.in.username, proven, enrolledAt, x.newSeed()) {
+		delete(s.Annotations, v1alpha1.AnnotationPendingRotate)
+		for k, v := range recordAnnotations(x.o.ste, x.o.in.pool, id, x.o.in.username, proven, enrolledAt, x.handledRotate()) {
 			s.Annotations[k] = v
 		}
 	})

@@ -45,6 +45,9 @@ type observation struct {
 	in              inputs
 	// claim is the claim on the recorded identity, when the record has one.
 	claim claimState
+	// recheckDuplicate is how often a DuplicateEnrollment is looked at
+	// again: the other enrollment may be gone.
+	recheckDuplicate time.Duration
 	// tokenSub is the sub the given access token names, read locally.
 	tokenSub string
 	// pool is the ClusterUserPool spec.userPoolRef names, when it exists,
@@ -57,7 +60,7 @@ type observation struct {
 
 // observe gathers the observation. Only the API server is read.
 func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment) (*observation, error) {
-	o := &observation{ste: ste, now: r.Now(), requireUserPoolRef: r.RequireUserPoolRef}
+	o := &observation{ste: ste, now: r.Now(), requireUserPoolRef: r.RequireUserPoolRef, recheckDuplicate: r.RetryMax}
 	name := v1alpha1.SecretNameOf(ste)
 	var s corev1.Secret
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ste.Namespace, Name: name}, &s)

@@ -142,11 +142,6 @@ func (r *Reconciler) act(ctx context.Context, x *run) error {
 // credentials' protection in line with the spec, without Cognito.
 func (x *run) repairMetadata(ctx context.Context) error {
 	x.view = &cognitoView{id: x.o.rec.identity()}
-	if x.o.claim.state == claimFree {
-		if err := x.r.takeClaim(ctx, x.view.id, x.o.ste, x.o.claim); err != nil {
-			return err
-		}
-	}
 	secret := x.o.secret
 	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
 		s.Data[v1alpha1.KeyOTPAuthURL] = []byte(otpURL(x.o.in.issuer, x.otpUser(x.view.id), secret))

@@ -32,6 +32,7 @@ type record struct {
 	pendingVerifiedUntil *time.Time
 	pendingFingerprint   string
 	pendingInputs        string
+	pendingRotate        string
 	// client is the app client the seed was proven through.
 	client string
 	// associating: a token was associated while a seed was stored, and no
@@ -48,7 +49,8 @@ func readRecord(s *corev1.Secret) record {
 		fingerprint: a[v1alpha1.AnnotationFingerprint], rotateHandled: a[v1alpha1.AnnotationRotateHandled],
 		pool: a[v1alpha1.AnnotationUserPool], user: a[v1alpha1.AnnotationUser], sub: a[v1alpha1.AnnotationUserSub],
 		signInName: a[v1alpha1.AnnotationSignInName], retainedFrom: a[v1alpha1.AnnotationRetainedFrom],
-		associating: a[v1alpha1.AnnotationAssociating] != "", client: a[v1alpha1.AnnotationClientID]}
+		associating: a[v1alpha1.AnnotationAssociating] != "", client: a[v1alpha1.AnnotationClientID],
+		pendingRotate: a[v1alpha1.AnnotationPendingRotate]}
 	if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationEnrolledAt]); err == nil {
 		rec.enrolledAt = &t
 	}
@@ -117,8 +119,9 @@ func cognitoSpecHash(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings) s
 }
 
 // recordAnnotations is what promote writes: the record of a proven seed.
-// A rotate request counts as handled only when a new seed was promoted.
-func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings, id identity, signInName, secret string, enrolledAt time.Time, newSeed bool) map[string]string {
+// handledRotate is the rotate request a newly promoted seed was associated
+// for ("" when none was, or the seed is not new).
+func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings, id identity, signInName, secret string, enrolledAt time.Time, handledRotate string) map[string]string {
 	a := map[string]string{
 		v1alpha1.AnnotationEnrolledGeneration: strconv.FormatInt(ste.Generation, 10),
 		v1alpha1.AnnotationEnrolledSpec:       cognitoSpecHash(ste, pool),
@@ -129,8 +132,8 @@ func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings,
 		v1alpha1.AnnotationUserSub:            id.sub,
 		v1alpha1.AnnotationSignInName:         signInName,
 	}
-	if v := ste.Annotations[v1alpha1.AnnotationRotate]; v != "" && newSeed {
-		a[v1alpha1.AnnotationRotateHandled] = v
+	if handledRotate != "" {
+		a[v1alpha1.AnnotationRotateHandled] = handledRotate
 	}
 	return a
 }

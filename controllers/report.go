@@ -114,6 +114,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, ste, before *v1alpha1.Soft
 func failureReason(ste *v1alpha1.SoftwareTokenEnrollment) string {
 	for _, t := range []string{v1alpha1.ConditionStalled, v1alpha1.ConditionReconciling, v1alpha1.ConditionRotationFailed} {
 		if c := conditions.Get(ste.Status.Conditions, t); c != nil && c.Status == metav1.ConditionTrue {
+			if info, ok := v1alpha1.LookupReason(c.Reason); ok && info.Class == v1alpha1.ClassProgressing {
+				continue // "Rotating" marks a step, not a failure
+			}
 			return c.Reason
 		}
 	}
@@ -146,7 +149,11 @@ func (x *run) markEnrolled(before *v1alpha1.SoftwareTokenEnrollment) *event {
 		x.scheduleRetry(x.r.backoff(max(st.FailedAttempts, 1), cognito.Retryable), false)
 	} else {
 		st.FailedAttempts, st.LastFailureTime, st.NextAttemptTime = 0, nil, nil
-		st.LastRotateRequest = ste.Annotations[v1alpha1.AnnotationRotate]
+		if x.newSeed() {
+			st.LastRotateRequest = x.handledRotate()
+		} else if !x.o.rotationDue() {
+			st.LastRotateRequest = ste.Annotations[v1alpha1.AnnotationRotate]
+		}
 	}
 	if x.verified || st.FriendlyDeviceName == "" {
 		st.FriendlyDeviceName = x.o.in.deviceName
@@ -233,6 +240,13 @@ func (x *run) markFailed(o *outcome) time.Duration {
 			return max(next.Sub(x.r.Now()), time.Second)
 		}
 		return 0
+	case o.class == cognito.Terminal && o.reason == v1alpha1.ReasonDuplicateEnrollment:
+		// Looked at again every RetryMax: the enrollment holding the user
+		// may be deleted, and nothing else would say so.
+		conditions.MarkStalled(&st.Conditions, gen, o.reason, msg)
+		st.NextAttemptTime = nil
+		st.LastFailureTime = &metav1.Time{Time: x.r.Now()}
+		return x.r.RetryMax
 	case o.class == cognito.Terminal:
 		conditions.MarkStalled(&st.Conditions, gen, o.reason, msg)
 		st.NextAttemptTime = nil

@@ -55,6 +55,19 @@ func (x *run) trusted() bool {
 // one, or proved a staged one.
 func (x *run) newSeed() bool { return x.verified || x.step == stepPromote }
 
+// handledRotate is the rotate request this reconcile's promotion handles:
+// the one a new association was made for, here or, for a staged seed, when
+// it was staged. A request made since stays due.
+func (x *run) handledRotate() string {
+	switch {
+	case x.association != "":
+		return x.o.ste.Annotations[v1alpha1.AnnotationRotate]
+	case x.step == stepPromote:
+		return x.o.rec.pendingRotate
+	}
+	return ""
+}
+
 // stored is a seed stored under key, or "".
 func (x *run) stored(key string) string {
 	switch key {

@@ -69,6 +69,9 @@ const (
 	// verified for: if the spec or a referenced Secret changed since, the
 	// seed is proven again before it is promoted.
 	AnnotationPendingInputs = OperatorPrefix + "pending-inputs"
+	// AnnotationPendingRotate is the rotate request the staged seed was
+	// associated for: promoting it handles that request, not one made since.
+	AnnotationPendingRotate = OperatorPrefix + "pending-rotate"
 	// AnnotationClientID is the app client the seed was proven through.
 	AnnotationClientID = OperatorPrefix + "client-id"
 	// AnnotationAssociating is set, before a new token is associated while a
