@@ -31,9 +31,9 @@ func TestAdversary2ForgedRecordSquatsClaimOnAnotherTenantsUser(t *testing.T) {
 	t.Cleanup(func() { _ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(ns2)) })
 	attacker := &world{t: t, ns: ns2, poolID: w.poolID, clientID: w.clientID, username: w.username, password: "not-the-password"}
 	before := fake.CallCounts()
-	squat := attacker.enrollment("squat") // credentials Secret missing: waits, no Cognito call
+	attacker.enrollment("squat") // credentials Secret missing: waits, no Cognito call
 	attacker.waitCondition("squat", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonCredentialsSecretNotFound)
-	squat = attacker.get("squat")
+	squat := attacker.get("squat")
 	seed := "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 	sp := &squat.Spec
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
