@@ -571,8 +571,12 @@ func (w *world) reconcile(e *enrollment) reconciled {
 			quiet = fmt.Sprintf("it is backing off until %s (now %s) and no input changed",
 				st.NextAttemptTime.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
+		// A DuplicateEnrollment is looked at again (one sign-in) every
+		// RetryMax, since the enrollment holding the user may be gone.
+		recheck := st.LastFailureTime != nil && !now.Before(st.LastFailureTime.Add(r.RetryMax))
 		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue &&
-			c.Reason != v1alpha1.ReasonSecretConflict && c.Reason != v1alpha1.ReasonInvalidSpec {
+			c.Reason != v1alpha1.ReasonSecretConflict && c.Reason != v1alpha1.ReasonInvalidSpec &&
+			(c.Reason != v1alpha1.ReasonDuplicateEnrollment || !recheck) {
 			quiet = fmt.Sprintf("it is Stalled (%s) and no input changed", c.Reason)
 		}
 	}
