@@ -179,7 +179,7 @@ func (x *run) promote(ctx context.Context, proven string) error {
 	id := x.view.id
 	return x.writeSecret(ctx, func(s *corev1.Secret) {
 		s.Data[v1alpha1.KeySecret] = []byte(proven)
-		s.Data[v1alpha1.KeyOTPAuthURL] = []byte(otpURL(x.o.in.issuer, x.otpUser(id), proven))
+		s.Data[v1alpha1.KeyOTPAuthURL] = x.otpauthURL(proven)
 		delete(s.Data, v1alpha1.KeyPendingSecret)
 		delete(s.Annotations, v1alpha1.AnnotationPendingVerifiedUntil)
 		delete(s.Annotations, v1alpha1.AnnotationPendingFingerprint)
@@ -205,6 +205,11 @@ func (x *run) recordIdentity(s *corev1.Secret) {
 	if x.view.id.client != "" {
 		s.Annotations[v1alpha1.AnnotationClientID] = x.view.id.client
 	}
+}
+
+// otpauthURL is the otpauth:// URI of secret, for authenticator apps.
+func (x *run) otpauthURL(secret string) []byte {
+	return []byte(totp.URL(x.o.in.issuer, x.otpUser(x.view.id), secret))
 }
 
 func (x *run) otpUser(id identity) string {

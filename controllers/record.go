@@ -141,5 +141,3 @@ func recordAnnotations(ste *v1alpha1.SoftwareTokenEnrollment, pool poolSettings,
 func generationString(ste *v1alpha1.SoftwareTokenEnrollment) string {
 	return strconv.FormatInt(ste.Generation, 10)
 }
-
-func otpURL(issuer, user, secret string) string { return totp.URL(issuer, user, secret) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,19 +85,7 @@ func applyTemplate(s *corev1.Secret, ste *v1alpha1.SoftwareTokenEnrollment) {
 func secretEqual(a, b *corev1.Secret) bool {
 	return maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
 		maps.EqualFunc(a.Data, b.Data, func(x, y []byte) bool { return string(x) == string(y) }) &&
-		len(a.OwnerReferences) == len(b.OwnerReferences) && equalStrings(a.Finalizers, b.Finalizers)
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+		len(a.OwnerReferences) == len(b.OwnerReferences) && slices.Equal(a.Finalizers, b.Finalizers)
 }
 
 // protectCredentials keeps the credentials Secret from a namespace
