@@ -78,12 +78,19 @@ type Reconciler struct {
 
 // Reconcile observes, decides and acts.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	// Read fresh, not from the cache: the status carries the backoff and the
-	// stall, and a stale copy would let a reconcile triggered by the
-	// operator's own writes act again before the failure it just had is seen.
+	// The cache serves the fast path; whatever acts (a deletion, a plan that
+	// calls Cognito) re-reads the enrollment fresh first, because the status
+	// carries the backoff and the stall, and a stale copy would let a
+	// reconcile triggered by the operator's own writes act again before the
+	// failure it just had is seen.
 	ste := &v1alpha1.SoftwareTokenEnrollment{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, ste); err != nil {
+	if err := r.Get(ctx, req.NamespacedName, ste); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ste.DeletionTimestamp.IsZero() {
+		if err := r.APIReader.Get(ctx, req.NamespacedName, ste); err != nil {
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 	// Reporting outlives the reconcile's deadline, so that a timeout is recorded.
 	reportCtx := context.WithoutCancel(ctx)
@@ -111,6 +118,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return r.report(reportCtx, &run{r: r, o: &observation{ste: ste, now: r.Now()}}, err)
 	}
 	p := decide(o)
+	if p.needsCognito() || p.name == planPromoteVerified {
+		fresh := &v1alpha1.SoftwareTokenEnrollment{}
+		if err := r.APIReader.Get(ctx, req.NamespacedName, fresh); err != nil {
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+		if fresh.ResourceVersion != ste.ResourceVersion {
+			if o, err = r.observe(ctx, fresh); err != nil {
+				return r.report(reportCtx, &run{r: r, o: &observation{ste: fresh, now: r.Now()}}, err)
+			}
+			p = decide(o)
+		}
+	}
 	x := r.newRun(o, p)
 	log.FromContext(ctx).V(1).Info("decided", "plan", p.name, "why", p.why)
 	return r.report(reportCtx, x, r.act(ctx, x))
@@ -144,7 +163,7 @@ func (x *run) repairMetadata(ctx context.Context) error {
 	x.view = &cognitoView{id: x.o.rec.identity()}
 	secret := x.o.secret
 	if err := x.writeSecret(ctx, func(s *corev1.Secret) {
-		s.Data[v1alpha1.KeyOTPAuthURL] = []byte(otpURL(x.o.in.issuer, x.otpUser(x.view.id), secret))
+		s.Data[v1alpha1.KeyOTPAuthURL] = x.otpauthURL(secret)
 		s.Annotations[v1alpha1.AnnotationEnrolledGeneration] = generationString(x.o.ste)
 	}); err != nil {
 		return err
