@@ -45,9 +45,7 @@ type Server struct {
 	oneTimeCodes       bool
 	verifyStatusErrors []string // users (or "" for any) owed a Status ERROR
 
-	quota     int         // requests per second across all operations; 0 is unlimited
-	accepted  []time.Time // within the last second, while a quota is set
-	throttled int
+	quotas quotas
 
 	listener net.Listener
 	http     *http.Server
@@ -146,41 +144,6 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
-}
-
-// SetQuota makes the fake answer TooManyRequestsException to requests beyond
-// rps in any one-second window, as Cognito's account-wide quotas do; 0 lifts it.
-func (s *Server) SetQuota(rps int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.quota, s.accepted, s.throttled = rps, nil, 0
-}
-
-// Throttled is how many requests the quota refused since it was set.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
-
-func (s *Server) overQuota() bool {
-	if s.quota == 0 {
-		return false
-	}
-	now := time.Now()
-	keep := s.accepted[:0]
-	for _, t := range s.accepted {
-		if now.Sub(t) < time.Second {
-			keep = append(keep, t)
-		}
-	}
-	s.accepted = keep
-	if len(s.accepted) >= s.quota {
-		s.throttled++
-		return true
-	}
-	s.accepted = append(s.accepted, now)
-	return false
 }
 
 // SignedRequests is how many requests carried an Authorization header: the
@@ -303,7 +266,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, &apiError{Code: "UnknownOperationException", Message: "operation " + op + " is not supported by the fake"})
 		return
 	}
-	if s.overQuota() {
+	if s.quotas.over(op, time.Now()) {
 		writeError(w, reqID, &apiError{Code: "TooManyRequestsException", Message: "Rate exceeded"})
 		return
 	}
