@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strings"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -45,6 +46,8 @@ type claimPart struct {
 	state  claimStateKind
 	holder types.NamespacedName
 	lease  *coordinationv1.Lease
+	// created: this reconcile created the Lease.
+	created bool
 }
 
 // claimState is the claim on a user: other when any part is another live
@@ -84,13 +87,62 @@ func holderOf(ste *v1alpha1.SoftwareTokenEnrollment) string {
 
 // readClaim reads the claim on id and whether its holders are alive.
 func (r *Reconciler) readClaim(ctx context.Context, id identity, ste *v1alpha1.SoftwareTokenEnrollment) (claimState, error) {
-	st := claimState{state: claimMine}
-	for _, name := range claimNames(id) {
-		part, err := r.readClaimPart(ctx, name, id, ste)
-		if err != nil {
-			return claimState{}, err
+	names := claimNames(id)
+	st := claimState{parts: make([]claimPart, len(names))}
+	steps := make([]func() error, len(names))
+	for i, name := range names {
+		steps[i] = func() (err error) {
+			st.parts[i], err = r.readClaimPart(ctx, name, id, ste)
+			return err
 		}
+	}
+	err := together(steps...)
+	st.sum()
+	return st, err
+}
+
+// createClaim creates the Leases of the claim on id that do not exist, and
+// reads those that do: for a user nobody holds (the common case) one round
+// trip per part instead of a read and then a create. Parts it created are
+// marked created, for releaseCreated when the reconcile does not go on to
+// enroll. Like takeClaim it goes in order and creates a part only while it
+// holds all before it, so that two enrollments never split a claim.
+func (r *Reconciler) createClaim(ctx context.Context, id identity, ste *v1alpha1.SoftwareTokenEnrollment) (claimState, error) {
+	st := claimState{state: claimMine}
+	holding := true
+	for _, name := range claimNames(id) {
+		part, err := r.createClaimPart(ctx, name, id, ste, holding)
 		st.parts = append(st.parts, part)
+		if err != nil {
+			return st, err
+		}
+		holding = holding && part.state == claimMine
+	}
+	st.sum()
+	return st, nil
+}
+
+func (r *Reconciler) createClaimPart(ctx context.Context, name string, id identity, ste *v1alpha1.SoftwareTokenEnrollment, create bool) (claimPart, error) {
+	if !create {
+		return r.readClaimPart(ctx, name, id, ste)
+	}
+	part := claimPart{name: name, state: claimFree}
+	err := r.takeClaimPart(ctx, &part, holderOf(ste), claimAnnotations(id, ste))
+	switch {
+	case err == nil:
+		part.state, part.created = claimMine, true
+		return part, nil
+	case asOutcome(err).reason == v1alpha1.ReasonProgressing:
+		return r.readClaimPart(ctx, name, id, ste) // it exists: whose is it?
+	}
+	return part, err
+}
+
+// sum sets the claim's state from its parts: other when any part is another
+// live enrollment's, else free when any part is free, else mine.
+func (st *claimState) sum() {
+	st.state = claimMine
+	for _, part := range st.parts {
 		switch {
 		case part.state == claimOther:
 			st.state, st.holder = claimOther, part.holder
@@ -98,7 +150,18 @@ func (r *Reconciler) readClaim(ctx context.Context, id identity, ste *v1alpha1.S
 			st.state = claimFree
 		}
 	}
-	return st, nil
+}
+
+// releaseCreated deletes the parts of st that this reconcile created, when
+// it does not enroll after all: a claim is held only by an enrollment that
+// goes on to associate. Best effort: a claim left behind is one a stalled
+// enrollment holds, which a proven seed takes over and deletion releases.
+func (r *Reconciler) releaseCreated(ctx context.Context, st claimState) {
+	for _, part := range st.parts {
+		if part.created && part.lease != nil {
+			_ = r.Delete(ctx, part.lease, client.Preconditions{ResourceVersion: &part.lease.ResourceVersion})
+		}
+	}
 }
 
 func (r *Reconciler) readClaimPart(ctx context.Context, name string, id identity, ste *v1alpha1.SoftwareTokenEnrollment) (claimPart, error) {
@@ -140,38 +203,55 @@ func (r *Reconciler) readClaimPart(ctx context.Context, name string, id identity
 // whose holder's seed Cognito just disproved), with the Lease's
 // resourceVersion as a lock.
 func (r *Reconciler) takeClaim(ctx context.Context, id identity, ste *v1alpha1.SoftwareTokenEnrollment, st claimState) error {
-	holder := holderOf(ste)
-	annotations := map[string]string{claimAnnotationPool: id.pool, claimAnnotationUser: id.user, claimAnnotationClient: id.client,
-		claimAnnotationHolder: holder, claimAnnotationHolderUID: string(ste.UID)}
+	holder, annotations := holderOf(ste), claimAnnotations(id, ste)
+	// One part after the other, in the same order for everyone: two
+	// enrollments each winning one part would both stall for good.
 	for _, part := range st.parts {
 		if part.state == claimMine {
 			continue
 		}
-		var err error
-		if part.lease == nil {
-			l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: r.ClaimNamespace, Name: part.name,
-				Labels: map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}, Annotations: annotations},
-				Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder}}
-			err = r.Create(ctx, l)
-			if apierrors.IsAlreadyExists(err) {
-				return retry(v1alpha1.ReasonProgressing, "another reconcile claimed this user at the same moment; looking again")
-			}
-		} else {
-			l := part.lease.DeepCopy()
-			l.Annotations = annotations
-			l.Spec.HolderIdentity = &holder
-			err = r.Update(ctx, l)
-			if apierrors.IsConflict(err) {
-				return retry(v1alpha1.ReasonProgressing, "the claim on this user changed meanwhile; looking again")
-			}
+		if err := r.takeClaimPart(ctx, &part, holder, annotations); err != nil {
+			return err
 		}
-		if apierrors.IsNotFound(err) {
-			return retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf(
-				"claiming the user: the operator's namespace %q does not exist (--cluster-resource-namespace)", r.ClaimNamespace))
+	}
+	return nil
+}
+
+func claimAnnotations(id identity, ste *v1alpha1.SoftwareTokenEnrollment) map[string]string {
+	return map[string]string{claimAnnotationPool: id.pool, claimAnnotationUser: id.user, claimAnnotationClient: id.client,
+		claimAnnotationHolder: holderOf(ste), claimAnnotationHolderUID: string(ste.UID)}
+}
+
+// takeClaimPart creates one Lease of a claim, or takes it over. Each gets
+// its own copy of the annotations: the client decodes the reply into them.
+func (r *Reconciler) takeClaimPart(ctx context.Context, part *claimPart, holder string, annotations map[string]string) error {
+	var err error
+	if part.lease == nil {
+		l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: r.ClaimNamespace, Name: part.name,
+			Labels: map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}, Annotations: maps.Clone(annotations)},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder}}
+		err = r.Create(ctx, l)
+		if apierrors.IsAlreadyExists(err) {
+			return retry(v1alpha1.ReasonProgressing, "another reconcile claimed this user at the same moment; looking again")
 		}
-		if err != nil {
-			return retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf("claiming the user: %v", err))
+		if err == nil {
+			part.lease = l
 		}
+	} else {
+		l := part.lease.DeepCopy()
+		l.Annotations = maps.Clone(annotations)
+		l.Spec.HolderIdentity = &holder
+		err = r.Update(ctx, l)
+		if apierrors.IsConflict(err) {
+			return retry(v1alpha1.ReasonProgressing, "the claim on this user changed meanwhile; looking again")
+		}
+	}
+	if apierrors.IsNotFound(err) {
+		return retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf(
+			"claiming the user: the operator's namespace %q does not exist (--cluster-resource-namespace)", r.ClaimNamespace))
+	}
+	if err != nil {
+		return retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf("claiming the user: %v", err))
 	}
 	return nil
 }

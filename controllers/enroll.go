@@ -17,11 +17,13 @@ import (
 // Cognito can make it the user's token, and nothing stored is removed
 // before Cognito has proved it is not the user's token.
 func (x *run) actWithCognito(ctx context.Context) error {
-	if err := x.signIn(ctx); err != nil {
+	if err := x.signInWithFinalizer(ctx); err != nil {
+		x.releaseCreatedClaim(ctx)
 		return err
 	}
 	st, err := decideAfterSignIn(x.o, x.p, x.view)
 	if err != nil {
+		x.releaseCreatedClaim(ctx)
 		// Cognito showed the stored secret is not (or no longer) this
 		// enrollment's working seed: another user, or a token it does not answer.
 		x.distrusted = true
@@ -41,6 +43,14 @@ func (x *run) actWithCognito(ctx context.Context) error {
 		return x.finish(ctx, x.o.secret)
 	}
 	return x.associateAndVerify(ctx)
+}
+
+// releaseCreatedClaim lets go of the claim parts this reconcile created
+// while it signed in, when it does not go on to enroll.
+func (x *run) releaseCreatedClaim(ctx context.Context) {
+	if x.claimRead != nil {
+		x.r.releaseCreated(ctx, *x.claimRead)
+	}
 }
 
 // disown keeps the seeds Cognito just rejected but drops the record that

@@ -54,7 +54,7 @@ func (r *Reconciler) finalize(ctx, reportCtx context.Context, ste *v1alpha1.Soft
 	if err := r.releaseClaim(ctx, o.rec.identity(), ste); err != nil {
 		return r.reportDeletion(reportCtx, ste, err)
 	}
-	if err := r.protectCredentials(ctx, ste, o.in.credentials, r.credentialsStillNeeded(ctx, ste)); err != nil {
+	if err := r.protectCredentials(ctx, nil, ste, o.in.credentials, r.credentialsStillNeeded(ctx, ste)); err != nil {
 		return r.reportDeletion(reportCtx, ste, err)
 	}
 	patch := client.MergeFrom(ste.DeepCopy())

@@ -61,24 +61,17 @@ type observation struct {
 // observe gathers the observation. Only the API server is read.
 func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment) (*observation, error) {
 	o := &observation{ste: ste, now: r.Now(), requireUserPoolRef: r.RequireUserPoolRef, recheckDuplicate: r.RetryMax}
-	name := v1alpha1.SecretNameOf(ste)
-	var s corev1.Secret
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ste.Namespace, Name: name}, &s)
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf("reading Secret %q: %v", name, err))
-	default:
-		o.target = &s
-		o.ownership = ownershipOf(&s, ste)
-		o.rec = readRecord(&s)
-		o.secret = seed(&s, v1alpha1.KeySecret)
-		o.pending = seed(&s, v1alpha1.KeyPendingSecret)
-	}
-	if err := r.observeUserPool(ctx, o); err != nil {
+	// The enrollment's Secret and its inputs are independent reads.
+	err := together(func() error { return r.observeSecret(ctx, o) }, func() error {
+		if err := r.observeUserPool(ctx, o); err != nil {
+			return err
+		}
+		o.in = r.readInputs(ctx, ste, o.pool)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	o.in = r.readInputs(ctx, ste, o.pool)
 	if o.in.accessToken != "" {
 		if c, err := cognito.TokenClaims(o.in.accessToken); err == nil {
 			o.tokenSub = c.Sub
@@ -90,6 +83,25 @@ func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnr
 		}
 	}
 	return o, nil
+}
+
+// observeSecret reads the enrollment's Secret, its seeds and its record.
+func (r *Reconciler) observeSecret(ctx context.Context, o *observation) error {
+	name := v1alpha1.SecretNameOf(o.ste)
+	var s corev1.Secret
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: o.ste.Namespace, Name: name}, &s)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf("reading Secret %q: %v", name, err))
+	default:
+		o.target = &s
+		o.ownership = ownershipOf(&s, o.ste)
+		o.rec = readRecord(&s)
+		o.secret = seed(&s, v1alpha1.KeySecret)
+		o.pending = seed(&s, v1alpha1.KeyPendingSecret)
+	}
+	return nil
 }
 
 func ownershipOf(s *corev1.Secret, ste *v1alpha1.SoftwareTokenEnrollment) ownership {

@@ -61,6 +61,12 @@ type Reconciler struct {
 	// RequireUserPoolRef refuses enrollments that name their own user pool
 	// and app client instead of a ClusterUserPool.
 	RequireUserPoolRef bool
+	// SecretEvents reports changes to Secrets (one shared by the
+	// controllers); nil makes one that watches every namespace.
+	SecretEvents *SecretEvents
+
+	// ownWrites is set up by SetupWithManager.
+	ownWrites *ownWrites
 }
 
 // +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments,verbs=get;list;watch;update;patch
@@ -113,15 +119,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return r.finalize(ctx, reportCtx, ste)
 	}
-	o, err := r.observe(ctx, ste)
+	// An enrollment that is likely to act has its fresh copy read beside the
+	// observation rather than after it.
+	var o *observation
+	var fresh *v1alpha1.SoftwareTokenEnrollment
+	var freshErr error
+	err := together(func() (err error) {
+		o, err = r.observe(ctx, ste)
+		return err
+	}, func() error {
+		if r.likelyToAct(ste) {
+			fresh, freshErr = r.readFresh(ctx, req.NamespacedName)
+		}
+		return nil
+	})
 	if err != nil {
 		return r.report(reportCtx, &run{r: r, o: &observation{ste: ste, now: r.Now()}}, err)
 	}
 	p := decide(o)
 	if p.needsCognito() || p.name == planPromoteVerified {
-		fresh := &v1alpha1.SoftwareTokenEnrollment{}
-		if err := r.APIReader.Get(ctx, req.NamespacedName, fresh); err != nil {
-			return reconcile.Result{}, client.IgnoreNotFound(err)
+		if fresh == nil && freshErr == nil {
+			fresh, freshErr = r.readFresh(ctx, req.NamespacedName)
+		}
+		if freshErr != nil {
+			return reconcile.Result{}, client.IgnoreNotFound(freshErr)
 		}
 		if fresh.ResourceVersion != ste.ResourceVersion {
 			if o, err = r.observe(ctx, fresh); err != nil {
@@ -135,14 +156,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return r.report(reportCtx, x, r.act(ctx, x))
 }
 
+func (r *Reconciler) readFresh(ctx context.Context, key types.NamespacedName) (*v1alpha1.SoftwareTokenEnrollment, error) {
+	fresh := &v1alpha1.SoftwareTokenEnrollment{}
+	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
+		return nil, err
+	}
+	return fresh, nil
+}
+
+// likelyToAct says the cached enrollment has work to do: not Ready for its
+// generation, and not backing off.
+func (r *Reconciler) likelyToAct(ste *v1alpha1.SoftwareTokenEnrollment) bool {
+	st := &ste.Status
+	if st.NextAttemptTime != nil && r.Now().Before(st.NextAttemptTime.Time) {
+		return false
+	}
+	return st.ObservedGeneration != ste.Generation || !isTrue(st.Conditions, v1alpha1.ConditionReady)
+}
+
 // act carries out the plan.
 func (r *Reconciler) act(ctx context.Context, x *run) error {
 	switch x.p.name {
 	case planWait, planStall, planBackoff, planWaitForStep:
 		return x.p.err
 	}
-	if err := r.ensureFinalizer(ctx, x.o.ste); err != nil {
-		return err
+	if !x.p.needsCognito() {
+		if err := r.ensureFinalizer(ctx, x.o.ste); err != nil {
+			return err
+		}
 	}
 	switch x.p.name {
 	case planUpToDate:
@@ -154,7 +195,7 @@ func (r *Reconciler) act(ctx context.Context, x *run) error {
 	if err := x.actWithCognito(ctx); err != nil {
 		return err
 	}
-	return r.protectCredentials(ctx, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+	return r.protectCredentials(ctx, x, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
 }
 
 // repairMetadata brings an up-to-date Secret's metadata, the claim and the
@@ -168,7 +209,24 @@ func (x *run) repairMetadata(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return x.r.protectCredentials(ctx, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+	return x.r.protectCredentials(ctx, x, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+}
+
+// signInWithFinalizer signs in while the finalizer is added: both must be
+// done before anything exists to clean up (the claim, the association), and
+// signing in changes nothing. The finalizer is patched on a copy, whose new
+// resourceVersion and finalizers are taken over once both are done.
+func (x *run) signInWithFinalizer(ctx context.Context) error {
+	ste := x.o.ste
+	if controllerutil.ContainsFinalizer(ste, v1alpha1.FinalizerEnrollment) {
+		return x.signIn(ctx)
+	}
+	patched := ste.DeepCopy()
+	err := together(func() error { return x.signIn(ctx) }, func() error { return x.r.ensureFinalizer(ctx, patched) })
+	if controllerutil.ContainsFinalizer(patched, v1alpha1.FinalizerEnrollment) && patched.ResourceVersion != ste.ResourceVersion {
+		ste.Finalizers, ste.ResourceVersion = patched.Finalizers, patched.ResourceVersion
+	}
+	return err
 }
 
 // ensureFinalizer adds the finalizer before anything exists to clean up.
@@ -187,13 +245,20 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, ste *v1alpha1.Software
 // secretNamesIndex indexes enrollments by every Secret they read or write.
 const secretNamesIndex = ".spec.secretNames"
 
-// SetupWithManager registers the controller. Secrets are watched as metadata
-// only: enough to notice a change to one an enrollment names, without
-// caching the data of every Secret in the cluster. ClusterUserPools and
-// namespaces' labels are watched for what decides whether an enrollment
-// may use its pool.
+// SetupWithManager registers the controller. Changes to Secrets come from
+// SecretEvents, which keeps none of them: enough to notice a change to one an
+// enrollment names, without caching every Secret in the cluster.
+// ClusterUserPools and namespaces' labels are watched for what decides
+// whether an enrollment may use its pool.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) error {
 	ctx := context.Background()
+	r.ownWrites = &ownWrites{}
+	if r.SecretEvents == nil {
+		var err error
+		if r.SecretEvents, err = NewSecretEvents(mgr.GetConfig(), nil); err != nil {
+			return err
+		}
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.SoftwareTokenEnrollment{},
 		secretNamesIndex, func(o client.Object) []string {
 			return referencedSecrets(o.(*v1alpha1.SoftwareTokenEnrollment))
@@ -206,7 +271,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) er
 	return builder.ControllerManagedBy(mgr).
 		For(&v1alpha1.SoftwareTokenEnrollment{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForSecret)).
+		WatchesRawSource(r.SecretEvents.Source(r.enrollmentsForSecret, r.allEnrollments)).
 		Watches(&v1alpha1.ClusterUserPool{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForPool),
 			builder.WithPredicates(poolUsabilityChanged)).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForNamespace),
@@ -221,11 +286,24 @@ func (r *Reconciler) enrollmentsForSecret(ctx context.Context, secret client.Obj
 		client.MatchingFields{secretNamesIndex: secret.GetName()}); err != nil {
 		return nil
 	}
-	reqs := requestsFor(list.Items)
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, req := range requestsFor(list.Items) {
+		if !r.ownWrites.echo(secret, req.NamespacedName) {
+			reqs = append(reqs, req)
+		}
+	}
 	for _, pool := range poolsUsingSecret(ctx, r.Client, secret, r.ClaimNamespace) {
 		reqs = append(reqs, r.enrollmentsForPool(ctx, &pool)...)
 	}
 	return reqs
+}
+
+func (r *Reconciler) allEnrollments(ctx context.Context) []reconcile.Request {
+	var list v1alpha1.SoftwareTokenEnrollmentList
+	if err := r.List(ctx, &list); err != nil {
+		return nil
+	}
+	return requestsFor(list.Items)
 }
 
 func requestsFor(items []v1alpha1.SoftwareTokenEnrollment) []reconcile.Request {

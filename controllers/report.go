@@ -55,11 +55,22 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 				}
 			}
 		}
+		due := x.dueAfter()
+		if x.lookAgain {
+			// A change by someone else to the Secret this reconcile wrote was
+			// held back as a possible echo of its own write.
+			due = time.Millisecond
+		}
+		if due > 0 && (result.RequeueAfter == 0 || due < result.RequeueAfter) {
+			result.RequeueAfter = due
+		}
 	} else {
 		o := asOutcome(runErr)
 		o.message = cognito.Redact(o.message, x.secretValues()...)
 		result.RequeueAfter = x.markFailed(o)
-		if prev := failureReason(before); prev != o.reason {
+		// A Progressing wait (the one-time-code hold, a claim race) is an
+		// ordinary step: the status shows it, an Event would only add a write.
+		if prev := failureReason(before); prev != o.reason && o.reason != v1alpha1.ReasonProgressing {
 			kind := corev1.EventTypeWarning
 			if o.waiting {
 				kind = corev1.EventTypeNormal

@@ -35,6 +35,12 @@ type run struct {
 	usedStep map[string]int64
 	// distrusted: Cognito showed that the stored secret may no longer work.
 	distrusted bool
+	// lookAgain: someone else changed the enrollment's Secret while this
+	// reconcile wrote it; the event was held back, so it reconciles again.
+	lookAgain bool
+	// claimRead is the claim on claimReadFor, read while GetUser ran.
+	claimRead    *claimState
+	claimReadFor identity
 }
 
 func (r *Reconciler) newRun(o *observation, p plan) *run {

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
@@ -50,17 +51,34 @@ func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret)) erro
 	if current != nil && secretEqual(current, desired) {
 		return nil
 	}
-	var err error
-	if current == nil {
-		err = x.r.Create(ctx, desired)
-	} else {
-		err = x.r.Update(ctx, desired)
-	}
+	err := x.r.writeOwn(x, desired, func() error {
+		if current == nil {
+			return x.r.Create(ctx, desired)
+		}
+		return x.r.Update(ctx, desired)
+	})
 	if err != nil {
 		return kubeError(fmt.Sprintf("writing Secret %q", desired.Name), err)
 	}
 	x.o.target, x.o.ownership = desired, ownOwned
 	return nil
+}
+
+// writeOwn sends one of x's writes to secret, registered with ownWrites so
+// that its echo does not reconcile the enrollment again. When someone else
+// changed the Secret meanwhile, x comes back right away.
+func (r *Reconciler) writeOwn(x *run, secret *corev1.Secret, write func() error) error {
+	key := client.ObjectKeyFromObject(secret)
+	r.ownWrites.begin(key, client.ObjectKeyFromObject(x.o.ste))
+	err := write()
+	rv := secret.ResourceVersion
+	if err != nil {
+		rv = ""
+	}
+	if r.ownWrites.end(key, rv) {
+		x.lookAgain = true
+	}
+	return err
 }
 
 // applyTemplate sets the spec's secretTemplate, then the operator's labels
@@ -90,7 +108,9 @@ func secretEqual(a, b *corev1.Secret) bool {
 
 // protectCredentials keeps the credentials Secret from a namespace
 // deletion while deletionPolicy Disable needs it, and lets it go otherwise.
-func (r *Reconciler) protectCredentials(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment, creds *corev1.Secret, protect bool) error {
+// x is the reconcile that writes it, nil during a deletion (whose echo may
+// come back: the enrollment is going away).
+func (r *Reconciler) protectCredentials(ctx context.Context, x *run, ste *v1alpha1.SoftwareTokenEnrollment, creds *corev1.Secret, protect bool) error {
 	if creds == nil || controllerutil.ContainsFinalizer(creds, v1alpha1.FinalizerProtect) == protect {
 		return nil
 	}
@@ -103,7 +123,11 @@ func (r *Reconciler) protectCredentials(ctx context.Context, ste *v1alpha1.Softw
 	} else {
 		controllerutil.RemoveFinalizer(s, v1alpha1.FinalizerProtect)
 	}
-	if err := r.Update(ctx, s); err != nil {
+	update := func() error { return r.Update(ctx, s) }
+	if x != nil {
+		update = func() error { return r.writeOwn(x, s, func() error { return r.Update(ctx, s) }) }
+	}
+	if err := update(); err != nil {
 		return kubeError(fmt.Sprintf("updating the finalizers of Secret %q", s.Name), err)
 	}
 	return nil

@@ -113,12 +113,9 @@ func (x *run) withTokens(ctx context.Context, askUser bool) error {
 		}
 	}
 	if askUser || x.view.id.user == "" || x.view.id.sub == "" {
-		u, err := x.api.GetUser(ctx, x.accessToken)
-		if err != nil {
+		if err := x.getUserAndClaim(ctx); err != nil {
 			return err
 		}
-		x.view.id.user, x.view.id.sub = u.Username, u.Sub
-		x.view.hasToken = x.view.hasToken || slices.Contains(u.MFASettings, cognito.ChallengeSoftwareTokenMFA)
 	}
 	if x.view.proven == "" {
 		// No challenge proved a seed: ask VerifySoftwareToken, which checks a
@@ -138,8 +135,50 @@ func (x *run) withTokens(ctx context.Context, askUser bool) error {
 	return x.heard(ctx)
 }
 
-// heard completes the view with the claim on the user.
+// getUserAndClaim asks GetUser who the user is and whether it has a
+// software token. When the access token already named the user, the claim
+// on that name is looked at meanwhile, and kept only if GetUser agrees. For
+// an enrollment with no seed yet that signed in with a password, looking
+// is claiming (createClaim): the token came from Cognito, so the name is
+// proven, and the claim is released if the reconcile does not enroll.
+func (x *run) getUserAndClaim(ctx context.Context) error {
+	named := x.view.id
+	claiming := x.o.in.accessToken == "" && x.o.secret == "" && x.o.pending == ""
+	var claim claimState
+	var claimErr error
+	err := together(func() error {
+		u, err := x.api.GetUser(ctx, x.accessToken)
+		if err != nil {
+			return err
+		}
+		x.view.id.user, x.view.id.sub = u.Username, u.Sub
+		x.view.hasToken = x.view.hasToken || slices.Contains(u.MFASettings, cognito.ChallengeSoftwareTokenMFA)
+		return nil
+	}, func() error {
+		switch {
+		case named.user == "":
+		case claiming:
+			claim, claimErr = x.r.createClaim(ctx, named, x.o.ste)
+		default:
+			claim, claimErr = x.r.readClaim(ctx, named, x.o.ste)
+		}
+		return nil
+	})
+	if err == nil && named.user != "" && claimErr == nil && slices.Equal(claimNames(named), claimNames(x.view.id)) {
+		x.claimRead, x.claimReadFor = &claim, named
+		return nil
+	}
+	x.r.releaseCreated(ctx, claim)
+	return err
+}
+
+// heard completes the view with the claim on the user (read already when
+// it was read for this identity).
 func (x *run) heard(ctx context.Context) error {
+	if c := x.claimRead; c != nil && slices.Equal(claimNames(x.claimReadFor), claimNames(x.view.id)) {
+		x.view.claim = *c
+		return nil
+	}
 	st, err := x.r.readClaim(ctx, x.view.id, x.o.ste)
 	x.view.claim = st
 	return err

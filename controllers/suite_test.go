@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,7 +46,11 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	ctrl.SetLogger(zap.New(zap.WriteTo(logSink), zap.UseDevMode(true), zap.Level(zapcore.DebugLevel)))
+	var sink io.Writer = logSink
+	if os.Getenv("TEST_LOG") != "" { // the manager's log on stderr too, to debug a test
+		sink = io.MultiWriter(logSink, os.Stderr)
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(sink), zap.UseDevMode(true), zap.Level(zapcore.DebugLevel)))
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets, _ = filepath.Abs("../bin/k8s")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,6 +36,9 @@ type UserPoolReconciler struct {
 	ClusterResourceNamespace string
 	// DefaultRegion is the manager's region, for pool ids that name none.
 	DefaultRegion string
+	// SecretEvents reports changes to Secrets (one shared by the
+	// controllers); nil makes one that watches every namespace.
+	SecretEvents *SecretEvents
 }
 
 // secretRecheck is how often a pool waiting for its client secret looks
@@ -129,16 +131,22 @@ func (r *UserPoolReconciler) holdWhileUsed(ctx context.Context, pool *v1alpha1.C
 
 // SetupWithManager registers the controller. Enrollments are watched for
 // the count, as created, deleted or pointed elsewhere (both the old and the
-// new pool are reconciled); client secrets as metadata, for Ready.
+// new pool are reconciled); client secrets through SecretEvents, for Ready.
 func (r *UserPoolReconciler) SetupWithManager(mgr manager.Manager) error {
 	if err := indexEnrollmentsByPool(context.Background(), mgr); err != nil {
 		return err
+	}
+	if r.SecretEvents == nil {
+		var err error
+		if r.SecretEvents, err = NewSecretEvents(mgr.GetConfig(), nil); err != nil {
+			return err
+		}
 	}
 	return builder.ControllerManagedBy(mgr).
 		For(&v1alpha1.ClusterUserPool{}).
 		Watches(&v1alpha1.SoftwareTokenEnrollment{}, handler.EnqueueRequestsFromMapFunc(poolOf),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsForSecret)).
+		WatchesRawSource(r.SecretEvents.Source(r.poolsForSecret, r.allPools)).
 		Complete(r)
 }
 
@@ -147,6 +155,18 @@ func poolOf(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: ref.Name}}}
 	}
 	return nil
+}
+
+func (r *UserPoolReconciler) allPools(ctx context.Context) []reconcile.Request {
+	var list v1alpha1.ClusterUserPoolList
+	if err := r.List(ctx, &list); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, p := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: p.Name}})
+	}
+	return reqs
 }
 
 func (r *UserPoolReconciler) poolsForSecret(ctx context.Context, secret client.Object) []reconcile.Request {

@@ -64,7 +64,7 @@ func main() {
 	fs.IntVar(&o.cognito.MaxAttempts, "cognito-max-attempts", 3, "Attempts per Cognito call, SDK retries included.")
 	fs.Float64Var(&o.cognito.QPS, "cognito-qps", -1, "When set above 0, a cap on Cognito requests per second per region over all operations, on top of the per-category pacing; 0 disables pacing altogether; unset (-1): no cap.")
 	fs.IntVar(&o.cognito.Burst, "cognito-burst", 10, "Requests allowed in a burst, per pacing bucket.")
-	fs.Float64Var(&o.quotaShare, "cognito-quota-share", 0.5, "Share of each Cognito quota category (per account and Region) the operator paces itself to; end users' sign-ins use the same quotas.")
+	fs.Float64Var(&o.quotaShare, "cognito-quota-share", cognito.DefaultQuotaShare, "Share of each Cognito quota category (per account and Region) the operator paces itself to; end users' sign-ins use the same quotas.")
 	fs.StringVar(&o.quotas, "cognito-quotas", "", "The account's quotas where they differ from AWS's defaults, e.g. UserAuthentication=200 after an increase (categories: UserAuthentication, RespondToAuthChallenge, UserUpdate, UserRead).")
 	fs.StringVar(&o.categoryQPS, "cognito-category-qps", "", "Explicit pacing rates per category, overriding the share, e.g. UserUpdate=10,UserRead=50.")
 	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 200, "Requests per second to the Kubernetes API server (its priority and fairness still applies).")
@@ -122,11 +122,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	cacheOpts := cache.Options{DefaultTransform: controllers.TrimCache}
+	var namespaces []string
 	if o.namespaces != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range strings.Split(o.namespaces, ",") {
 			if ns = strings.TrimSpace(ns); ns != "" {
 				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+				namespaces = append(namespaces, ns)
 			}
 		}
 	}
@@ -148,6 +150,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	secretEvents, err := controllers.NewSecretEvents(restCfg, namespaces)
+	if err != nil {
+		return err
+	}
 	r := &controllers.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
@@ -162,6 +168,7 @@ func run(ctx context.Context, o options) error {
 		ResyncPeriod:       o.resyncPeriod,
 		ClaimNamespace:     o.clusterResourceNS,
 		RequireUserPoolRef: o.requireUserPoolRef,
+		SecretEvents:       secretEvents,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)
@@ -171,6 +178,7 @@ func run(ctx context.Context, o options) error {
 		APIReader:                mgr.GetAPIReader(),
 		ClusterResourceNamespace: o.clusterResourceNS,
 		DefaultRegion:            provider.DefaultRegion(),
+		SecretEvents:             secretEvents,
 	}
 	if err := pools.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ClusterUserPool controller: %w", err)

@@ -20,6 +20,10 @@ const (
 	CategoryUserRead               = "UserRead"
 )
 
+// DefaultQuotaShare is the share of each quota the operator paces itself to
+// by default: the account's end users sign in against the same quotas.
+const DefaultQuotaShare = 0.5
+
 // DefaultQuotas are the documented default rates, requests per second.
 // UserAuthentication is adjustable on request; UserUpdate is not.
 var DefaultQuotas = map[string]float64{
