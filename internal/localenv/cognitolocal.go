@@ -156,3 +156,6 @@ func waitForPort(port int, timeout time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Pid is cognito-local's process id (the node process), for CPU accounting.
+func (c *CognitoLocal) Pid() int { return c.cmd.Process.Pid }

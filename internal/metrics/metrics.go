@@ -48,6 +48,9 @@ var (
 
 func init() {
 	crmetrics.Registry.MustRegister(CognitoRequests, CognitoLatency, TimeToReady, Rotations, Failures)
+	// The API server's latency by verb, beside Cognito's: where a
+	// reconcile's time goes (make bench reads both).
+	crmetrics.RegisterRESTClientMetrics(crmetrics.MetricRequestLatency)
 }
 
 // ObserveCognito records one Cognito request.
