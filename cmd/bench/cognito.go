@@ -16,20 +16,30 @@ type peer struct {
 	// users creates n users in a fresh pool with an app client.
 	users func(ctx context.Context, prefix string, n int) (pool, client string, names []string, err error)
 	calls func() map[string]int
-	stop  func()
+	// throttled is how many requests each quota category refused (the fake
+	// only; cognito-local enforces none).
+	throttled func() map[string]int
+	// pid is cognito-local's process, 0 for the in-process fake.
+	pid  int
+	stop func()
 }
 
 const benchPassword = "Bench-Passw0rd!"
 
-func newCognito(ctx context.Context, root, work string, c config) (*peer, error) {
+func newCognito(root, work string, c config) (*peer, error) {
 	if !c.cognitoLocal {
 		fake := cognitofake.New()
 		if err := fake.Start(); err != nil {
 			return nil, err
 		}
 		fake.SetLatency(c.latency)
+		if c.quota {
+			// One account in one Region at AWS's defaults: the manager's
+			// default pacing must keep under them on its own.
+			fake.SetCategoryQuotas(cognitofake.DocumentedQuotas)
+		}
 		seq := 0
-		return &peer{endpoint: fake.URL(), calls: fake.CallCounts, stop: func() { fake.Close() },
+		return &peer{endpoint: fake.URL(), calls: fake.CallCounts, throttled: fake.ThrottledBy, stop: func() { fake.Close() },
 			users: func(_ context.Context, prefix string, n int) (string, string, []string, error) {
 				seq++
 				pool, client := fmt.Sprintf("us-east-1_Bench%d", seq), fmt.Sprintf("benchclient%d", seq)
@@ -47,7 +57,7 @@ func newCognito(ctx context.Context, root, work string, c config) (*peer, error)
 	if err != nil {
 		return nil, err
 	}
-	return &peer{endpoint: cl.URL, calls: cl.CallCounts, stop: cl.Stop,
+	return &peer{endpoint: cl.URL, calls: cl.CallCounts, throttled: func() map[string]int { return nil }, pid: cl.Pid(), stop: cl.Stop,
 		users: func(ctx context.Context, prefix string, n int) (string, string, []string, error) {
 			pool, err := cl.CreatePool(ctx, prefix, types.UserPoolMfaTypeOptional)
 			if err != nil {

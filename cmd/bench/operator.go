@@ -11,10 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
@@ -25,53 +23,81 @@ const benchNS = "bench"
 
 type operatorRun struct {
 	c          config
-	cog        *peer
+	env        *environment
 	k8s        client.WithWatch
 	mgr        *localenv.Manager
+	args       []string
 	metricsURL string
 	pool       string
 	client     string
 	users      []string
+	next       int // users[next:] have no enrollment yet
+	track      *tracker
 }
 
 // operatorPhase is the operator's run with its costs.
 type operatorPhase struct {
 	phase
-	LatencyP50      float64            `json:"latencyP50Seconds"`
-	LatencyP95      float64            `json:"latencyP95Seconds"`
-	LatencyP99      float64            `json:"latencyP99Seconds"`
-	APIPer          map[string]float64 `json:"apiRequestsPerEnrollment"`
-	APIWritesPer    float64            `json:"apiWritesPerEnrollment"`
-	ReconcilesPer   float64            `json:"reconcilesPerEnrollment"`
-	CPUSeconds      float64            `json:"managerCPUSeconds"`
-	CPUMillisPer    float64            `json:"managerCPUMillisPerEnrollment"`
-	PeakRSSMiB      float64            `json:"managerPeakRSSMiB"`
-	RepeatedCalls   int                `json:"repeatedCognitoCalls"`
-	MinimalCallsPer int                `json:"minimalCallsPerEnrollment"`
+	LatencyP50 float64 `json:"latencyP50Seconds"`
+	LatencyP95 float64 `json:"latencyP95Seconds"`
+	LatencyP99 float64 `json:"latencyP99Seconds"`
+	// Failed enrollments were ever Stalled or counted a failed attempt.
+	Failed int `json:"failedEnrollments"`
+	// Held is the share of enrollments whose new seed the one-time-code
+	// rule held back (a Secret write, a status write and a reconcile more).
+	Held          float64            `json:"heldShare"`
+	APIPer        map[string]float64 `json:"apiRequestsPerEnrollment"`
+	APIWritesPer  float64            `json:"apiWritesPerEnrollment"`
+	ReconcilesPer float64            `json:"reconcilesPerEnrollment"`
+	// Time spent, summed over reconciles, per enrollment: in reconciles, in
+	// Cognito requests and in API-server requests (these overlap).
+	ReconcileMillisPer float64 `json:"reconcileMillisPerEnrollment"`
+	CognitoMillisPer   float64 `json:"cognitoMillisPerEnrollment"`
+	APIMillisPer       float64 `json:"apiMillisPerEnrollment"`
+	// APIMeanMillis is the API server's mean latency by verb, as the
+	// manager saw it.
+	APIMeanMillis map[string]float64 `json:"apiMeanMillisByVerb"`
+	// CPUMillisPerByProcess is every process's CPU per enrollment: on two
+	// shared cores, what the API server and etcd spend competes with Cognito.
+	CPUMillisPerByProcess map[string]float64 `json:"cpuMillisPerEnrollmentByProcess"`
+	CPUSeconds            float64            `json:"managerCPUSeconds"`
+	CPUMillisPer          float64            `json:"managerCPUMillisPerEnrollment"`
+	PeakRSSMiB            float64            `json:"managerPeakRSSMiB"`
+	RSSMiB                float64            `json:"managerRSSMiB"`
+	RepeatedCalls         int                `json:"repeatedCognitoCalls"`
+	MinimalCallsPer       int                `json:"minimalCallsPerEnrollment"`
 }
 
-func newOperatorRun(ctx context.Context, root, work string, cp *localenv.ControlPlane, cog *peer, c config) (*operatorRun, error) {
+// flowCalls are the calls of one enrollment of a user without MFA:
+// InitiateAuth, GetUser, AssociateSoftwareToken, VerifySoftwareToken and
+// SetUserMFAPreference.
+const flowCalls = 5
+
+func newOperatorRun(ctx context.Context, env *environment, c config) (*operatorRun, error) {
 	scheme := runtime.NewScheme()
 	_ = corev1.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
-	cfg := *cp.Config
+	cfg := *env.cp.Config
 	cfg.QPS, cfg.Burst = 500, 1000 // the driver must not be the bottleneck
 	k, err := client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
 	}
-	r := &operatorRun{c: c, cog: cog, k8s: k}
-	if r.pool, r.client, r.users, err = cog.users(ctx, "op", c.n); err != nil {
+	r := &operatorRun{c: c, env: env, k8s: k}
+	if r.pool, r.client, r.users, err = env.cog.users(ctx, "op", c.n+c.probes); err != nil {
 		return nil, err
 	}
 	if err := k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNS}}); err != nil {
 		return nil, err
 	}
 	// Credentials first: the measured phase is the operator's, not the driver's.
-	if err := parallel(ctx, c.n, func(i int) error {
+	if err := parallel(ctx, len(r.users), func(i int) error {
 		return k.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: r.users[i]},
 			StringData: map[string]string{"username": r.users[i], "password": benchPassword}})
 	}); err != nil {
+		return nil, err
+	}
+	if r.track, err = startTracker(ctx, k); err != nil {
 		return nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,75 +107,71 @@ func newOperatorRun(ctx context.Context, root, work string, cp *localenv.Control
 	addr := l.Addr().String()
 	l.Close()
 	r.metricsURL = "http://" + addr + "/metrics"
-	// Production settings, except pacing: the fake has no quota to respect,
-	// and --cognito-qps would measure the limiter rather than the operator.
-	args := append([]string{"--cognito-endpoint", cog.endpoint, "--region", "us-east-1", "--metrics-bind-address", addr,
-		"--health-probe-bind-address", "0", "--max-concurrent-reconciles", fmt.Sprint(c.concurrency), "--cognito-qps", "0"},
-		strings.Fields(c.managerArgs)...)
-	r.mgr, err = localenv.StartManager(filepath.Join(root, "bin/manager"), cp.Kubeconfig, work, args...)
-	if err != nil {
+	// Production settings. Pacing is off unless the run is about the quotas:
+	// it would measure the limiter, not the operator.
+	r.args = []string{"--cognito-endpoint", env.cog.endpoint, "--region", "us-east-1", "--metrics-bind-address", addr,
+		"--health-probe-bind-address", "0", "--max-concurrent-reconciles", fmt.Sprint(c.concurrency)}
+	if !c.quota {
+		r.args = append(r.args, "--cognito-qps", "0")
+	}
+	r.args = append(r.args, strings.Fields(c.managerArgs)...)
+	if err := r.startManager(); err != nil {
 		return nil, err
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	return r, nil
+}
+
+func (r *operatorRun) startManager() error {
+	var err error
+	r.mgr, err = localenv.StartManager(filepath.Join(r.env.root, "bin/manager"), r.env.cp.Kubeconfig, r.env.work, r.args...)
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := scrape(r.metricsURL); err == nil {
-			return r, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the manager's metrics never came up:\n%s", r.mgr.Log())
+			return fmt.Errorf("the manager's metrics never came up:\n%s", r.mgr.Log())
 		}
 	}
 }
 
-func (r *operatorRun) stop() { r.mgr.Stop() }
+func (r *operatorRun) stop() {
+	r.mgr.Stop()
+	r.track.stop()
+}
 
-// enrolAll creates the enrollments and waits, watching, for every one to be Ready.
-func (r *operatorRun) enrolAll(ctx context.Context) (*operatorPhase, error) {
-	n := r.c.n
+// create applies enrollments for the next n users, from 16 workers, and
+// returns their names.
+func (r *operatorRun) create(ctx context.Context, n int) []string {
+	names := r.users[r.next : r.next+n]
+	r.next += n
+	go func() {
+		_ = parallel(ctx, n, func(i int) error {
+			ste := &v1alpha1.SoftwareTokenEnrollment{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: names[i]},
+				Spec: v1alpha1.SoftwareTokenEnrollmentSpec{UserPoolID: r.pool, ClientID: r.client,
+					CredentialsSecretRef: &v1alpha1.LocalObjectReference{Name: names[i]}}}
+			r.track.created(names[i])
+			return r.k8s.Create(ctx, ste)
+		})
+	}()
+	return names
+}
+
+// enrolAll creates n enrollments at once and waits for every one to be Ready.
+func (r *operatorRun) enrolAll(ctx context.Context, n int) (*operatorPhase, error) {
 	before, err := scrape(r.metricsURL)
 	if err != nil {
 		return nil, err
 	}
-	calls0, cpu0 := r.cog.calls(), cpuSeconds(r.mgr.Pid())
-	w, err := r.k8s.Watch(ctx, &v1alpha1.SoftwareTokenEnrollmentList{}, client.InNamespace(benchNS))
-	if err != nil {
-		return nil, err
-	}
-	defer w.Stop()
-	var mu sync.Mutex
-	created := map[string]time.Time{}
+	calls0, cpu0 := r.env.cog.calls(), cpuSeconds(r.mgr.Pid())
+	procs := r.processes()
+	cpuAll0 := cpuByRole(procs)
 	start := time.Now()
-	go func() {
-		_ = parallel(ctx, n, func(i int) error {
-			ste := &v1alpha1.SoftwareTokenEnrollment{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: r.users[i]},
-				Spec: v1alpha1.SoftwareTokenEnrollmentSpec{UserPoolID: r.pool, ClientID: r.client,
-					CredentialsSecretRef: &v1alpha1.LocalObjectReference{Name: r.users[i]}}}
-			t := time.Now()
-			err := r.k8s.Create(ctx, ste)
-			mu.Lock()
-			created[ste.Name] = t
-			mu.Unlock()
-			return err
-		})
-	}()
-	ready := map[string]time.Time{}
-	timeout := time.After(10 * time.Minute)
-	for len(ready) < n {
-		select {
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil, fmt.Errorf("watch closed with %d of %d Ready", len(ready), n)
-			}
-			ste, isSTE := ev.Object.(*v1alpha1.SoftwareTokenEnrollment)
-			if ev.Type == watch.Modified && isSTE && meta.IsStatusConditionTrue(ste.Status.Conditions, v1alpha1.ConditionReady) {
-				if _, seen := ready[ste.Name]; !seen {
-					ready[ste.Name] = time.Now()
-				}
-			}
-		case <-timeout:
-			return nil, fmt.Errorf("%d of %d Ready after 10 minutes", len(ready), n)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	names := r.create(ctx, n)
+	if err := r.track.waitReady(ctx, names, 20*time.Minute); err != nil {
+		return nil, err
 	}
 	took := time.Since(start)
 	time.Sleep(2 * time.Second) // let trailing reconciles and Events land before counting
@@ -158,24 +180,31 @@ func (r *operatorRun) enrolAll(ctx context.Context) (*operatorPhase, error) {
 		return nil, err
 	}
 	cpu := cpuSeconds(r.mgr.Pid()) - cpu0
-	calls := diff(calls0, r.cog.calls())
-	latencies := make([]float64, 0, n)
-	mu.Lock()
-	for name, t := range ready {
-		latencies = append(latencies, t.Sub(created[name]).Seconds())
+	cpuAll := diff(cpuAll0, cpuByRole(procs))
+	for role, v := range cpuAll {
+		cpuAll[role] = 1000 * v / float64(n)
 	}
-	mu.Unlock()
-	sort.Float64s(latencies)
+	calls := diff(calls0, r.env.cog.calls())
+	lat := r.track.latencies(names)
 	verbs := diff(byLabel(before, "rest_client_requests_total", "method"), byLabel(after, "rest_client_requests_total", "method"))
+	per := func(name string) float64 { return 1000 * (histSum(after, name) - histSum(before, name)) / float64(n) }
 	op := &operatorPhase{
 		phase: phase{Enrollments: n, Seconds: took.Seconds(), PerSecond: float64(n) / took.Seconds(),
 			CallsPer: perEnrollment(calls, n)},
-		LatencyP50: quantile(latencies, .50), LatencyP95: quantile(latencies, .95), LatencyP99: quantile(latencies, .99),
-		APIPer:        perEnrollment(verbs, n),
-		ReconcilesPer: (sum(after, "controller_runtime_reconcile_total") - sum(before, "controller_runtime_reconcile_total")) / float64(n),
-		CPUSeconds:    cpu, CPUMillisPer: cpu * 1000 / float64(n),
-		PeakRSSMiB:      float64(procStatus(r.mgr.Pid(), "VmHWM")) / 1024,
-		MinimalCallsPer: 4,
+		LatencyP50: quantile(lat.total, .50), LatencyP95: quantile(lat.total, .95), LatencyP99: quantile(lat.total, .99),
+		Failed:             r.track.failed(names),
+		Held:               heldShare(lat.hold),
+		APIPer:             perEnrollment(verbs, n),
+		ReconcilesPer:      (sum(after, "controller_runtime_reconcile_total") - sum(before, "controller_runtime_reconcile_total")) / float64(n),
+		ReconcileMillisPer: per("controller_runtime_reconcile_time_seconds"),
+		CognitoMillisPer:   per("cognito_mfa_cognito_request_duration_seconds"),
+		APIMillisPer:       per("rest_client_request_duration_seconds"),
+		APIMeanMillis:      histMeanBy(before, after, "rest_client_request_duration_seconds", "verb"),
+		CPUSeconds:         cpu, CPUMillisPer: cpu * 1000 / float64(n),
+		CPUMillisPerByProcess: cpuAll,
+		PeakRSSMiB:            float64(procStatus(r.mgr.Pid(), "VmHWM")) / 1024,
+		RSSMiB:                float64(procStatus(r.mgr.Pid(), "VmRSS")) / 1024,
+		MinimalCallsPer:       flowCalls,
 	}
 	for _, v := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		op.APIWritesPer += op.APIPer[v]
@@ -184,8 +213,18 @@ func (r *operatorRun) enrolAll(ctx context.Context) (*operatorPhase, error) {
 	for _, v := range calls {
 		total += v
 	}
-	op.RepeatedCalls = total - 4*n
+	op.RepeatedCalls = total - flowCalls*n
 	return op, nil
+}
+
+func heldShare(holds []float64) float64 {
+	held := 0
+	for _, h := range holds {
+		if h > 0 {
+			held++
+		}
+	}
+	return float64(held) / float64(max(1, len(holds)))
 }
 
 func quantile(sorted []float64, q float64) float64 {
@@ -221,4 +260,10 @@ func parallel(ctx context.Context, n int, f func(int) error) error {
 	close(next)
 	wg.Wait()
 	return first
+}
+
+func sortedCopy(v []float64) []float64 {
+	out := append([]float64(nil), v...)
+	sort.Float64s(out)
+	return out
 }

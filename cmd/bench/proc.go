@@ -83,3 +83,40 @@ func byLabel(fams map[string]*dto.MetricFamily, name, label string) map[string]f
 	}
 	return out
 }
+
+// histSum is the sum of a histogram's observations over all its series.
+func histSum(fams map[string]*dto.MetricFamily, name string) float64 {
+	total := 0.0
+	if f := fams[name]; f != nil {
+		for _, m := range f.Metric {
+			if h := m.Histogram; h != nil {
+				total += h.GetSampleSum()
+			}
+		}
+	}
+	return total
+}
+
+// histMeanBy is a histogram's mean observation per value of label.
+func histMeanBy(before, after map[string]*dto.MetricFamily, name, label string) map[string]float64 {
+	sums, counts := map[string]float64{}, map[string]float64{}
+	for sign, fams := range map[float64]map[string]*dto.MetricFamily{-1: before, 1: after} {
+		if f := fams[name]; f != nil {
+			for _, m := range f.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == label && m.Histogram != nil {
+						sums[l.GetValue()] += sign * m.Histogram.GetSampleSum()
+						counts[l.GetValue()] += sign * float64(m.Histogram.GetSampleCount())
+					}
+				}
+			}
+		}
+	}
+	out := map[string]float64{}
+	for k, n := range counts {
+		if n > 0 {
+			out[k] = 1000 * sums[k] / n
+		}
+	}
+	return out
+}

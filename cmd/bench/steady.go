@@ -22,7 +22,7 @@ func (r *operatorRun) steady(ctx context.Context, d time.Duration) (*steadyPhase
 	if err != nil {
 		return nil, err
 	}
-	calls0 := r.cog.calls()
+	calls0 := r.env.cog.calls()
 	select {
 	case <-time.After(d):
 	case <-ctx.Done():
@@ -33,7 +33,7 @@ func (r *operatorRun) steady(ctx context.Context, d time.Duration) (*steadyPhase
 		return nil, err
 	}
 	out := &steadyPhase{Seconds: d.Seconds()}
-	for _, v := range diff(calls0, r.cog.calls()) {
+	for _, v := range diff(calls0, r.env.cog.calls()) {
 		out.CognitoCall += v
 	}
 	verbs := diff(byLabel(before, "rest_client_requests_total", "method"), byLabel(after, "rest_client_requests_total", "method"))
@@ -43,7 +43,7 @@ func (r *operatorRun) steady(ctx context.Context, d time.Duration) (*steadyPhase
 	return out, nil
 }
 
-type scalePhase struct {
+type memoryPhase struct {
 	Secrets       int     `json:"secrets"`
 	RSSBeforeMiB  float64 `json:"rssBeforeMiB"`
 	RSSAfterMiB   float64 `json:"rssAfterMiB"`
@@ -51,9 +51,10 @@ type scalePhase struct {
 	SecretDataMiB float64 `json:"secretDataMiB"`
 }
 
-// scale adds unrelated Secrets to the cluster and compares the manager's RSS.
-func (r *operatorRun) scale(ctx context.Context, n int) (*scalePhase, error) {
-	out := &scalePhase{Secrets: n, RSSBeforeMiB: float64(procStatus(r.mgr.Pid(), "VmRSS")) / 1024,
+// unrelatedSecrets adds unrelated Secrets to the cluster and compares the
+// manager's RSS.
+func (r *operatorRun) unrelatedSecrets(ctx context.Context, n int) (*memoryPhase, error) {
+	out := &memoryPhase{Secrets: n, RSSBeforeMiB: float64(procStatus(r.mgr.Pid(), "VmRSS")) / 1024,
 		SecretDataMiB: float64(n) / 1024}
 	if err := r.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "unrelated"}}); err != nil {
 		return nil, err
