@@ -33,11 +33,12 @@ func rssKiB(t *testing.T, pid int) int {
 	return 0
 }
 
-// The manager caches no Secret data: thousands of unrelated Secrets in the
+// The manager keeps no Secret: thousands of unrelated Secrets in the
 // namespace it watches barely move its memory. Measured on the development
-// machine: +3.9 MiB with the metadata-only watch, +16.6 MiB when the same
-// manager watched Secrets in full; the threshold (half the Secrets' data)
-// tells the two apart.
+// machine with 5,000 Secrets of 2 KiB: +1.4 MiB with the store-less watch
+// (controllers/secretevents.go), +3.9 MiB with the metadata informer it
+// replaced, +16.6 MiB when Secrets were watched in full; the threshold (3
+// MiB, under what even a metadata cache held) tells them apart.
 func TestUnrelatedSecretsDoNotGrowMemory(t *testing.T) {
 	const n, size = 5000, 2048
 	// GOGC=10 keeps the heap close to what is live, so RSS shows what the
@@ -77,8 +78,8 @@ func TestUnrelatedSecretsDoNotGrowMemory(t *testing.T) {
 	dataKiB := n * size / 1024
 	t.Logf("manager RSS %d KiB before, %d KiB after %d unrelated Secrets holding %d KiB of data (+%d KiB)",
 		before, after, n, dataKiB, after-before)
-	if after-before > dataKiB/2 {
-		t.Fatalf("RSS grew by %d KiB: Secret data is being cached", after-before)
+	if after-before > 3*1024 {
+		t.Fatalf("RSS grew by %d KiB: Secrets (or their metadata) are being cached", after-before)
 	}
 	if _, err := c.SignInWithMFA(ctx(), "000000"); err == nil {
 		t.Fatal("sanity: a wrong code signed in")
