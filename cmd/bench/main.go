@@ -53,6 +53,7 @@ func main() {
 	flag.IntVar(&c.probes, "probes", 20, "single enrollments applied one at a time on the idle manager, for the latency of one (0 skips it)")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space separated, for tuning experiments")
 	flag.StringVar(&c.out, "out", "docs/benchmarks", "output path without extension (.md, .json and .png are written)")
+	render := flag.String("render", "", "write the document and plot again from a JSON file of an earlier run (its measurements, this code's text), instead of measuring")
 	scaleFlag := flag.String("scale", "", "enrollment counts of the scale curve on the zero-latency fake, e.g. 1000,3000,10000 (the suite's default; empty skips it)")
 	flag.Parse()
 	configs := []config{c}
@@ -70,6 +71,18 @@ func main() {
 		if scaleCounts == "" {
 			scaleCounts = "1000,3000,10000"
 		}
+	}
+	if *render != "" {
+		doc := &report{}
+		b, err := os.ReadFile(*render)
+		if err == nil {
+			err = json.Unmarshal(b, doc)
+		}
+		if err != nil {
+			fail(err)
+		}
+		write(doc, c.out)
+		return
 	}
 	counts, err := parseCounts(scaleCounts)
 	if err != nil {
@@ -99,19 +112,24 @@ func main() {
 		}
 		doc.Scale = append(doc.Scale, point)
 	}
-	md := doc.markdown(filepath.Base(c.out) + ".png")
+	write(doc, c.out)
+}
+
+// write saves the document, the JSON of the measurements and the plot.
+func write(doc *report, out string) {
+	md := doc.markdown(filepath.Base(out) + ".png")
 	fmt.Print(md)
-	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		fail(err)
 	}
 	b, _ := json.MarshalIndent(doc, "", "  ")
-	for path, data := range map[string][]byte{c.out + ".md": []byte(md), c.out + ".json": append(b, '\n')} {
+	for path, data := range map[string][]byte{out + ".md": []byte(md), out + ".json": append(b, '\n')} {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			fail(err)
 		}
 	}
 	if len(doc.Scale) > 0 {
-		if err := plotScale(doc.Scale, c.out+".png"); err != nil {
+		if err := plotScale(doc.Scale, out+".png"); err != nil {
 			fail(err)
 		}
 	}

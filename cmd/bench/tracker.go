@@ -101,6 +101,12 @@ func (t *tracker) created(name string) {
 	t.createdAt[name] = time.Now()
 }
 
+func (t *tracker) createdAtOf(name string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.createdAt[name]
+}
+
 func (t *tracker) waitReady(ctx context.Context, names []string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
