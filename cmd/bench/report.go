@@ -43,7 +43,9 @@ func (d *report) markdown(png string) string {
 		"The baseline is a bare Go loop making the same Cognito calls as the operator, in the same order (InitiateAuth, GetUser, " +
 		"AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference), with the same SDK client and the same number of workers, " +
 		"and no Kubernetes at all. The operator run creates the enrollments (their credentials Secrets exist beforehand) and waits, " +
-		"watching, until every one is Ready. The manager runs as a process with production settings; pacing is off (`--cognito-qps 0`) " +
+		"watching, until every one is Ready. Its throughput counts an enrollment done when it is Ready or, for one that the one-time-code " +
+		"rule holds back, when its verified seed is recorded: the rest of that wait is a requeue that holds no worker, reported as latency " +
+		"(both wall times are shown). The manager runs as a process with production settings; pacing is off (`--cognito-qps 0`) " +
 		"except in the quota-bound run, which uses the default flags against a fake that enforces Cognito's documented quotas. " +
 		"A target marked **no** is missed; the notes say why.\n\n")
 	for _, r := range d.Results {
@@ -70,7 +72,8 @@ func (r *result) markdown() string {
 	if b := r.Baseline; b != nil {
 		p("| baseline: wall time, throughput | %.2f s, %.1f users/s | | |", b.Seconds, b.PerSecond)
 	}
-	p("| operator: wall time to all Ready, throughput | %.2f s, %.2f enrollments/s | | |", op.Seconds, op.PerSecond)
+	p("| operator: wall time to all Ready; to all done (a held one counts when its verified seed is recorded) | %.2f s; %.2f s | | |", op.Seconds, op.WorkSeconds)
+	p("| operator: throughput (enrollments done per second) | %.2f /s | | |", op.PerSecond)
 	if q := r.Quota; q != nil {
 		p("| pacing (share %.2f of each documented quota), requests/s | %s | | |", q.Share, kv(q.RatePerCategory))
 		p("| calls per enrollment, by category | %s | | |", kv(q.CallsPerCategory))

@@ -22,14 +22,16 @@ type tracker struct {
 	createdAt map[string]time.Time
 	readyAt   map[string]time.Time
 	holdUntil map[string]time.Time
-	failures  map[string]bool
-	cancel    context.CancelFunc
+	// heldAt is when a held enrollment's verified seed was seen recorded.
+	heldAt   map[string]time.Time
+	failures map[string]bool
+	cancel   context.CancelFunc
 }
 
 func startTracker(ctx context.Context, k client.WithWatch) (*tracker, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	t := &tracker{createdAt: map[string]time.Time{}, readyAt: map[string]time.Time{}, holdUntil: map[string]time.Time{},
-		failures: map[string]bool{}, cancel: cancel}
+		heldAt: map[string]time.Time{}, failures: map[string]bool{}, cancel: cancel}
 	steWatch, err := k.Watch(ctx, &v1alpha1.SoftwareTokenEnrollmentList{}, client.InNamespace(benchNS))
 	if err != nil {
 		cancel()
@@ -91,7 +93,7 @@ func (t *tracker) secret(ev watch.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, seen := t.holdUntil[name]; !seen {
-		t.holdUntil[name] = until
+		t.holdUntil[name], t.heldAt[name] = until, time.Now()
 	}
 }
 
@@ -99,6 +101,24 @@ func (t *tracker) created(name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.createdAt[name] = time.Now()
+}
+
+// lastDone is when the last of names was done: Ready, or for a held one
+// verified and recorded, since the rest of its wait is latency, not work.
+func (t *tracker) lastDone(names []string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var last time.Time
+	for _, name := range names {
+		done := t.readyAt[name]
+		if held, ok := t.heldAt[name]; ok && held.Before(done) {
+			done = held
+		}
+		if done.After(last) {
+			last = done
+		}
+	}
+	return last
 }
 
 func (t *tracker) createdAtOf(name string) time.Time {
