@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	crevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -190,12 +191,26 @@ func (r *Reconciler) act(ctx context.Context, x *run) error {
 		return x.repairMetadata(ctx)
 	case planPromoteVerified:
 		x.view, x.step = &cognitoView{id: x.o.rec.identity()}, stepPromote
-		return x.promote(ctx, x.o.pending)
+		if err := x.promote(ctx, x.o.pending); err != nil {
+			return err
+		}
+		return x.protectCredentials(ctx)
 	}
 	if err := x.actWithCognito(ctx); err != nil {
 		return err
 	}
-	return r.protectCredentials(ctx, x, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+	return x.protectCredentials(ctx)
+}
+
+// protectCredentials keeps the credentials Secret from a namespace deletion
+// while this enrollment, or another one reading the same Secret, has
+// deletionPolicy Disable (it needs the password to turn MFA off), and lets
+// it go otherwise. Every path that succeeds ends here: no later reconcile
+// is woken by the operator's own writes to do it.
+func (x *run) protectCredentials(ctx context.Context) error {
+	ste := x.o.ste
+	protect := ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable || x.r.credentialsStillNeeded(ctx, ste)
+	return x.r.protectCredentials(ctx, x, ste, x.o.in.credentials, protect)
 }
 
 // repairMetadata brings an up-to-date Secret's metadata, the claim and the
@@ -209,7 +224,7 @@ func (x *run) repairMetadata(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return x.r.protectCredentials(ctx, x, x.o.ste, x.o.in.credentials, x.o.ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable)
+	return x.protectCredentials(ctx)
 }
 
 // signInWithFinalizer signs in while the finalizer is added: both must be
@@ -272,6 +287,14 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) er
 		For(&v1alpha1.SoftwareTokenEnrollment{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesRawSource(r.SecretEvents.Source(r.enrollmentsForSecret, r.allEnrollments)).
+		// An enrollment gone for good may leave a credentials Secret
+		// protected for it: those that share the Secret decide again.
+		Watches(&v1alpha1.SoftwareTokenEnrollment{}, handler.EnqueueRequestsFromMapFunc(r.credentialSharers),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(crevent.CreateEvent) bool { return false },
+				UpdateFunc:  func(crevent.UpdateEvent) bool { return false },
+				GenericFunc: func(crevent.GenericEvent) bool { return false },
+			})).
 		Watches(&v1alpha1.ClusterUserPool{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForPool),
 			builder.WithPredicates(poolUsabilityChanged)).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForNamespace),
@@ -294,6 +317,27 @@ func (r *Reconciler) enrollmentsForSecret(ctx context.Context, secret client.Obj
 	}
 	for _, pool := range poolsUsingSecret(ctx, r.Client, secret, r.ClaimNamespace) {
 		reqs = append(reqs, r.enrollmentsForPool(ctx, &pool)...)
+	}
+	return reqs
+}
+
+// credentialSharers are the other enrollments that read the credentials
+// Secret of a deleted one.
+func (r *Reconciler) credentialSharers(ctx context.Context, obj client.Object) []reconcile.Request {
+	ste, ok := obj.(*v1alpha1.SoftwareTokenEnrollment)
+	if !ok || ste.Spec.CredentialsSecretRef == nil {
+		return nil
+	}
+	var list v1alpha1.SoftwareTokenEnrollmentList
+	if err := r.List(ctx, &list, client.InNamespace(ste.Namespace),
+		client.MatchingFields{secretNamesIndex: ste.Spec.CredentialsSecretRef.Name}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, req := range requestsFor(list.Items) {
+		if req.Name != ste.Name {
+			reqs = append(reqs, req)
+		}
 	}
 	return reqs
 }

@@ -88,8 +88,15 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 	if !equality.Semantic.DeepEqual(before.Status, ste.Status) {
 		// The lock keeps a reconcile that read a stale status from the cache
 		// from writing it back over a newer one.
-		if err := r.writeStatus(wctx, ste, before); err != nil {
+		written, err := r.writeStatus(wctx, ste, before)
+		if err != nil {
 			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+		if !written {
+			// This reconcile started from an older status than the API
+			// server's; nothing else may wake it (its own writes do not), so
+			// it comes back to decide again on the newer one.
+			return reconcile.Result{RequeueAfter: staleStatusRetry}, nil
 		}
 	}
 	if ev != nil {
@@ -104,22 +111,26 @@ func (r *Reconciler) report(ctx context.Context, x *run, runErr error) (reconcil
 // and, if the spec and the status are still those this reconcile started
 // from, writes again: a failure that is not recorded would not be backed
 // off from.
-func (r *Reconciler) writeStatus(ctx context.Context, ste, before *v1alpha1.SoftwareTokenEnrollment) error {
-	err := r.Status().Patch(ctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+func (r *Reconciler) writeStatus(ctx context.Context, ste, before *v1alpha1.SoftwareTokenEnrollment) (written bool, err error) {
+	err = r.Status().Patch(ctx, ste, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
 		fresh := &v1alpha1.SoftwareTokenEnrollment{}
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ste), fresh); err != nil {
-			return err
+			return false, err
 		}
 		if fresh.Generation != before.Generation || !equality.Semantic.DeepEqual(fresh.Status, before.Status) {
-			return nil // the next reconcile sees what changed
+			return false, nil // the next reconcile decides on what changed
 		}
 		base := fresh.DeepCopy()
 		fresh.Status = ste.Status
 		err = r.Status().Patch(ctx, fresh, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	}
-	return err
+	return err == nil, err
 }
+
+// staleStatusRetry is how soon a reconcile whose status write found a newer
+// status comes back: the cache has seen that status by then, as a rule.
+const staleStatusRetry = 200 * time.Millisecond
 
 // failureReason is the reason of the failure a status reports, or "".
 func failureReason(ste *v1alpha1.SoftwareTokenEnrollment) string {
