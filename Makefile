@@ -180,6 +180,18 @@ $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl &: hack/controlplane/kube/go.mod ha
 	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
 
+# The node's binaries (test/node): kubelet, kube-controller-manager and
+# kube-scheduler from the same k8s.io/kubernetes as kube-apiserver, built only
+# when missing or when hack/controlplane/kube changes, as kube-apiserver is.
+.PHONY: node-bins
+node-bins: $(K8S_BIN)/kubelet $(K8S_BIN)/kube-controller-manager $(K8S_BIN)/kube-scheduler ## Build kubelet, kube-controller-manager and kube-scheduler from Go modules (test/node).
+
+$(K8S_BIN)/kubelet $(K8S_BIN)/kube-controller-manager $(K8S_BIN)/kube-scheduler &: hack/controlplane/kube/go.mod hack/controlplane/kube/go.sum
+	mkdir -p $(K8S_BIN)
+	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
+	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
+
 $(K8S_BIN)/etcd: hack/controlplane/etcd/go.mod hack/controlplane/etcd/go.sum
 	mkdir -p $(K8S_BIN)
 	cd hack/controlplane/etcd && go build -o $(K8S_BIN)/etcd .
