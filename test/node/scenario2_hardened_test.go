@@ -15,8 +15,8 @@ import (
 // and team-b, authenticated metrics, ServiceMonitor, alerts and dashboard),
 // plus this node's flags and one replica (two cannot share the node's
 // ports). The pod runs under the namespace-mode RBAC, enrolls through a
-// ClusterUserPool in a watched namespace, refuses an inline pool there, and
-// ignores an enrollment in a namespace it does not watch.
+// ClusterUserPool in both watched namespaces, refuses an inline pool there,
+// and ignores an enrollment in a namespace it does not watch.
 func TestHardened(t *testing.T) {
 	needNode(t)
 	// The preset's ServiceMonitor and PrometheusRule need the Prometheus
@@ -71,16 +71,19 @@ spec: {userPoolID: %s, region: us-east-1, clientID: %s}
 	kubectl(t, "wait", "clusteruserpool/node-hardened", "--for=condition=Ready", "--timeout=60s")
 
 	s.namespace("team-c")
-	watched := enrollSpec(t, "team-a", "hardened-bot", "userPoolRef: {name: node-hardened}")
+	watched := []enrollment{enrollSpec(t, "team-a", "hardened-bot-a", "userPoolRef: {name: node-hardened}"),
+		enrollSpec(t, "team-b", "hardened-bot-b", "userPoolRef: {name: node-hardened}")}
 	inline := enroll(t, "team-b", "hardened-inline", v1alpha1.DeletionPolicyRetain)
 	ignored := enrollSpec(t, "team-c", "hardened-ignored", "userPoolRef: {name: node-hardened}")
-	waitReady(t, 2*time.Minute, watched)
-	watched.proveMFA(t)
+	for _, e := range watched {
+		waitReady(t, 2*time.Minute, e)
+		e.proveMFA(t)
+	}
 	eventually(t, time.Minute, "the inline enrollment Stalled with UserPoolRefRequired", func() bool {
 		return inline.condition(t, v1alpha1.ConditionStalled) == "True/"+v1alpha1.ReasonUserPoolRefRequired
 	})
 
-	// The enrollment in team-c was applied before the one in team-a became
+	// The enrollment in team-c was applied before the watched ones became
 	// Ready: by now the manager would have picked it up had it watched team-c.
 	out := kubectl(t, "get", "softwaretokenenrollment", "-n", "team-c", ignored.name, "-o", "jsonpath={.status}/{.metadata.finalizers}")
 	if strings.Trim(out, "/") != "" {
