@@ -67,7 +67,7 @@ GO_TEST_IMAGE = go test ./test/image/ -count=1 -v -timeout 20m
 # The node suite: a real single-node cluster (containerd, the kubelet,
 # kube-controller-manager, kube-scheduler) on which the chart is installed
 # with the README's commands (root, containerd, runc, the CNI plugins and
-# podman; -v shows why it skips where those are missing). About 4¼ minutes.
+# podman; -v shows why it skips where those are missing). About 4½ minutes.
 GO_TEST_NODE = go test ./test/node/ -count=1 -v -timeout 20m
 
 .PHONY: test

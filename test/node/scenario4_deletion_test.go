@@ -12,17 +12,20 @@ import (
 // collector and namespace controller (kube-controller-manager), as the
 // README's Deletion section describes them.
 //
-// The manager runs with --deletion-timeout=45s rather than 10 minutes, so
+// The manager runs with --deletion-timeout=60s rather than 10 minutes, so
 // that the case with Cognito down ends in a minute. Not less: in a namespace
-// deletion, Disable with Cognito reachable can take a TOTP step and a
-// backoff. The namespace controller's DELETE of the protected Secret can
-// race the manager's removal of its finalizer (a conflict), and the retry
-// signs in again with the code the first attempt spent, which Cognito
-// refuses until the next step (measured: up to about 40 s).
+// deletion, Disable with Cognito reachable can take a TOTP step and two
+// backoffs. The namespace controller's DELETE of the protected Secret can
+// race the manager's removal of its finalizer (a conflict), and the retries
+// sign in again with the code the first attempt spent, which Cognito refuses
+// until the next step: with the default --retry-base-delay, the attempts
+// come about 5, 16 and 40 s after the deletion, and the namespace controller
+// looks again at most 8.5 s after the last finalizer goes, so the namespace
+// may take about 50 s.
 func TestDeletion(t *testing.T) {
 	needNode(t)
 	s := newScenario(t)
-	const deletionTimeout = 45 * time.Second
+	const deletionTimeout = 60 * time.Second
 	r := newRelease(t, releaseName)
 	s.install(readmeCommand(t, "the plain helm install", plainInstall), r, []string{"--deletion-timeout=" + deletionTimeout.String()})
 
