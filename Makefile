@@ -55,8 +55,8 @@ lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and apply its fixes.
 
 ##@ Test
 
-# Unit and envtest tests: every package but the end-to-end ones (test/e2e, and
-# test/node should it appear) and the image test (test/image: root, runc and
+# Unit and envtest tests: every package but the end-to-end ones (test/e2e,
+# test/node: make test-node) and the image test (test/image: root, runc and
 # a container tool; make test-image).
 GO_TEST_UNIT = go test $$(go list ./... | grep -v -e /test/e2e -e /test/node -e /test/image) -count=1 -timeout 30m
 # End to end: cognito-local as Cognito and the manager as a process.
@@ -64,6 +64,11 @@ GO_TEST_E2E  = go test ./test/e2e/... -count=1 -timeout 30m
 # The image: built with podman, buildah or docker and run with runc (root);
 # -v shows why it skips where those are missing.
 GO_TEST_IMAGE = go test ./test/image/ -count=1 -v -timeout 20m
+# The node suite: a real single-node cluster (containerd, the kubelet,
+# kube-controller-manager, kube-scheduler) on which the chart is installed
+# with the README's commands (root, containerd, runc, the CNI plugins and
+# podman; -v shows why it skips where those are missing). About 4½ minutes.
+GO_TEST_NODE = go test ./test/node/ -count=1 -v -timeout 20m
 
 .PHONY: test
 test: envtest-bins cognito-local helm promtool verify vet ## Unit and envtest tests (every package but test/e2e), after verify and vet.
@@ -80,6 +85,10 @@ e2e: test-e2e ## Alias of test-e2e.
 test-image: envtest-bins cognito-local ## Build the image (make docker-build, with podman, buildah or docker) and run it with runc, non-root on a read-only root filesystem, to enroll a user; needs root and runc, else it skips.
 	$(GO_TEST_IMAGE)
 
+.PHONY: test-node
+test-node: envtest-bins node-bins cognito-local helm ## The node suite (test/node): the chart installed with helm on a real single-node cluster built here, the operator's pod enrolling users of cognito-local; builds the image with make docker-build; needs root, containerd, runc, the CNI plugins and podman, else it skips.
+	$(GO_TEST_NODE)
+
 .PHONY: e2e-aws
 e2e-aws: envtest-bins ## The manager enrolls a user of a real, throw-away pool (needs COGNITO_CONFORMANCE_REGION and AWS credentials), and the conformance suite runs against it.
 	go test ./test/conformance/ -run 'TestRealEndToEnd|TestConformanceReal' -count=1 -v -timeout 30m
@@ -94,12 +103,15 @@ unit: ## Run the tests that need no API server.
 # free ports in their own temporary directories, as `go test ./...` already
 # did when it ran their packages in parallel. --output-sync prints each run's
 # output whole (go test's ok/FAIL lines included) when that run ends, and ci
-# fails if either fails.
+# fails if either fails. The node suite runs last, alone: it changes the host
+# (iptables, cgroups), and its timings (a Lease's expiry, a deletion timeout)
+# are better not shared with two busy cores.
 .PHONY: ci
-ci: ## Everything: lint, then test and test-e2e (then test-image) in parallel. The one command to run before pushing; CI runs it.
+ci: ## Everything: lint, then test and test-e2e (then test-image) in parallel, then test-node. The one command to run before pushing; CI runs it.
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory -j1 envtest-bins cognito-local helm promtool verify vet
+	$(MAKE) --no-print-directory -j1 envtest-bins node-bins cognito-local helm promtool verify vet
 	$(MAKE) --no-print-directory -j2 --output-sync=target ci-test ci-test-e2e
+	$(GO_TEST_NODE)
 
 .PHONY: ci-test ci-test-e2e
 ci-test:
@@ -179,6 +191,18 @@ $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl &: hack/controlplane/kube/go.mod ha
 	mkdir -p $(K8S_BIN)
 	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
+
+# The node's binaries (test/node): kubelet, kube-controller-manager and
+# kube-scheduler from the same k8s.io/kubernetes as kube-apiserver, built only
+# when missing or when hack/controlplane/kube changes, as kube-apiserver is.
+.PHONY: node-bins
+node-bins: $(K8S_BIN)/kubelet $(K8S_BIN)/kube-controller-manager $(K8S_BIN)/kube-scheduler ## Build kubelet, kube-controller-manager and kube-scheduler from Go modules (test/node).
+
+$(K8S_BIN)/kubelet $(K8S_BIN)/kube-controller-manager $(K8S_BIN)/kube-scheduler &: hack/controlplane/kube/go.mod hack/controlplane/kube/go.sum
+	mkdir -p $(K8S_BIN)
+	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kubelet k8s.io/kubernetes/cmd/kubelet
+	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+	cd hack/controlplane/kube && go build -o $(K8S_BIN)/kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 
 $(K8S_BIN)/etcd: hack/controlplane/etcd/go.mod hack/controlplane/etcd/go.sum
 	mkdir -p $(K8S_BIN)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,8 @@ type CognitoLocal struct {
 
 	mu    sync.Mutex
 	calls map[string]int
+	// down makes the proxy drop every request: see SetDown.
+	down atomic.Bool
 }
 
 // StartCognitoLocal starts cognito-local on a free loopback port with its
@@ -90,11 +93,31 @@ func (c *CognitoLocal) startProxy() error {
 		c.mu.Lock()
 		c.calls[op]++
 		c.mu.Unlock()
+		if c.down.Load() {
+			hangUp(w)
+			return
+		}
 		// Real Cognito's one-time-code rule, which cognito-local lacks.
 		once.wrap(op, rp).ServeHTTP(w, r)
 	})}
 	go func() { _ = c.proxy.Serve(l) }()
 	return nil
+}
+
+// SetDown(true) makes the proxy close every connection without an answer,
+// as an unreachable Cognito would look to a client, until SetDown(false).
+// cognito-local itself keeps running with its state.
+func (c *CognitoLocal) SetDown(down bool) { c.down.Store(down) }
+
+// hangUp closes the request's connection with no response.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	http.Error(w, "cognito is down", http.StatusServiceUnavailable)
 }
 
 // CallCounts is a copy of the calls the proxy has seen, per operation.

@@ -25,10 +25,14 @@ type ControlPlane struct {
 	kubectl   string
 }
 
+// ControlPlaneOption adjusts the envtest environment before it starts, e.g.
+// the API server's flags or where its certificates and etcd's data live.
+type ControlPlaneOption func(*envtest.Environment)
+
 // StartControlPlane starts the envtest binaries in root/bin/k8s (or
 // KUBEBUILDER_ASSETS) and writes an admin kubeconfig into dir. CRDs are not
 // installed: callers apply them with kubectl, as a user would.
-func StartControlPlane(root, dir string) (*ControlPlane, error) {
+func StartControlPlane(root, dir string, opts ...ControlPlaneOption) (*ControlPlane, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(root, "bin", "k8s")
@@ -38,6 +42,9 @@ func StartControlPlane(root, dir string) (*ControlPlane, error) {
 		return nil, fmt.Errorf("no kubectl in %s: run `make envtest-bins`", assets)
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	for _, o := range opts {
+		o(env)
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
@@ -70,6 +77,24 @@ func (c *ControlPlane) Kubectl(ctx context.Context, args ...string) (string, err
 		return string(out), fmt.Errorf("kubectl %v: %w: %s", args, err, out)
 	}
 	return string(out), nil
+}
+
+// Apply writes the manifest to a file in dir and applies it with kubectl
+// apply -f, as a user would.
+func (c *ControlPlane) Apply(ctx context.Context, dir, manifest string) error {
+	f, err := os.CreateTemp(dir, "manifest-*.yaml")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(manifest)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	_, err = c.Kubectl(ctx, "apply", "-f", f.Name())
+	return err
 }
 
 // Stop stops the API server and etcd.

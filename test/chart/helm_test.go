@@ -56,9 +56,17 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 		return strings.TrimSpace(out)
 	}
 
+	chartYAML, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := regexp.MustCompile(`(?m)^version: (.*)$`).FindSubmatch(chartYAML)
+	if version == nil {
+		t.Fatal("Chart.yaml has no version")
+	}
 	helmk("install", rel, chartDir, "--namespace", ns, "--create-namespace")
 	for _, crd := range crds {
-		if got := chartLabel(crd); got != "cognito-mfa-operator-0.1.0" {
+		if got := chartLabel(crd); got != "cognito-mfa-operator-"+string(version[1]) {
 			t.Fatalf("after install, CRD %s is labelled %q", crd, got)
 		}
 	}
@@ -68,17 +76,13 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 	if err := os.CopyFS(next, os.DirFS(chartDir)); err != nil {
 		t.Fatal(err)
 	}
-	chartYAML, err := os.ReadFile(filepath.Join(next, "Chart.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bumped := regexp.MustCompile(`(?m)^version: .*$`).ReplaceAll(chartYAML, []byte("version: 0.1.1-upgrade"))
+	bumped := regexp.MustCompile(`(?m)^version: .*$`).ReplaceAll(chartYAML, []byte("version: "+string(version[1])+"-upgrade"))
 	if err := os.WriteFile(filepath.Join(next, "Chart.yaml"), bumped, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	helmk("upgrade", rel, next, "--namespace", ns)
 	for _, crd := range crds {
-		if got := chartLabel(crd); got != "cognito-mfa-operator-0.1.1-upgrade" {
+		if got := chartLabel(crd); got != "cognito-mfa-operator-"+string(version[1])+"-upgrade" {
 			t.Errorf("helm upgrade did not reach CRD %s: labelled %q", crd, got)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -53,15 +52,9 @@ func kubectl(t *testing.T, args ...string) string {
 // apply writes manifest to a file and applies it with kubectl, as a user would.
 func apply(t *testing.T, manifest string) {
 	t.Helper()
-	f, err := os.CreateTemp(work, "manifest-*.yaml")
-	if err == nil {
-		_, err = f.WriteString(manifest)
-		f.Close()
-	}
-	if err != nil {
+	if err := cp.Apply(ctx(), work, manifest); err != nil {
 		t.Fatal(err)
 	}
-	kubectl(t, "apply", "-f", f.Name())
 }
 
 var k8sClient = sync.OnceValue(func() client.Client {

@@ -133,17 +133,11 @@ func containerTool(t *testing.T) string {
 	if _, err := exec.LookPath("runc"); err != nil {
 		t.Skip("skipped: runc is not on PATH (Debian: apt-get install --no-install-recommends podman runc)")
 	}
-	for _, tool := range []string{"podman", "buildah", "docker"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			continue
-		}
-		if tool == "docker" && exec.Command("docker", "info").Run() != nil {
-			continue // a client with no engine
-		}
-		return tool
+	tool, err := localenv.ContainerTool()
+	if err != nil {
+		t.Skip("skipped: ", err)
 	}
-	t.Skip("skipped: no container tool to build the image: none of podman, buildah, or docker with a running engine, is on PATH (Debian: apt-get install --no-install-recommends podman runc)")
-	return ""
+	return tool
 }
 
 func setup(t *testing.T, tool string) *env {
@@ -156,12 +150,10 @@ func setup(t *testing.T, tool string) *env {
 	e.runcRoot = filepath.Join(e.work, "runc")
 
 	start := time.Now()
-	build := exec.Command("make", "--no-print-directory", "docker-build", "CONTAINER_TOOL="+tool, "IMG="+img)
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	t.Cleanup(func() { _ = exec.Command(tool, "rmi", "-f", img).Run() })
+	err = localenv.BuildImage(root, tool, img)
+	t.Cleanup(func() { _ = localenv.RemoveImage(tool, img) })
 	if err != nil {
-		t.Fatalf("make docker-build CONTAINER_TOOL=%s: %v\n%s", tool, err, out)
+		t.Fatal(err)
 	}
 	t.Logf("make docker-build CONTAINER_TOOL=%s IMG=%s: %s", tool, img, time.Since(start).Round(time.Second))
 
@@ -293,15 +285,9 @@ func (e *env) kubectl(t *testing.T, args ...string) string {
 
 func (e *env) apply(t *testing.T, manifest string) {
 	t.Helper()
-	f, err := os.CreateTemp(e.work, "manifest-*.yaml")
-	if err == nil {
-		_, err = f.WriteString(manifest)
-		f.Close()
-	}
-	if err != nil {
+	if err := e.cp.Apply(ctx(), e.work, manifest); err != nil {
 		t.Fatal(err)
 	}
-	e.kubectl(t, "apply", "-f", f.Name())
 }
 
 func (e *env) user(t *testing.T, username string) string {
@@ -316,20 +302,7 @@ func (e *env) user(t *testing.T, username string) string {
 // enroll applies the credentials Secret and the enrollment, as a user would.
 func (e *env) enroll(t *testing.T, ns, name, password string) {
 	t.Helper()
-	e.apply(t, fmt.Sprintf(`apiVersion: v1
-kind: Secret
-metadata: {name: %[1]s-credentials, namespace: %[2]s}
-type: Opaque
-stringData: {username: %[1]q, password: %[3]q}
----
-apiVersion: mfa.cognito-operator.dev/v1alpha1
-kind: SoftwareTokenEnrollment
-metadata: {name: %[1]s, namespace: %[2]s}
-spec:
-  userPoolID: %[4]s
-  clientID: %[5]s
-  credentialsSecretRef: {name: %[1]s-credentials}
-`, name, ns, password, e.poolID, e.clientID))
+	e.apply(t, localenv.CredentialsEnrollment(ns, name, password, "userPoolID: "+e.poolID, "clientID: "+e.clientID))
 }
 
 // waitReason polls until the condition is True with the reason, and returns
@@ -509,49 +482,14 @@ func (c *container) assertRunning(t *testing.T) int {
 func (c *container) assertConfined(t *testing.T) {
 	t.Helper()
 	pid := c.assertRunning(t)
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	conf, err := localenv.ReadConfinement(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		"Uid:":    strings.Repeat(fmt.Sprintf("\t%d", nonRoot), 4),
-		"Gid:":    strings.Repeat(fmt.Sprintf("\t%d", nonRoot), 4),
-		"CapEff:": "\t0000000000000000",
-		"CapPrm:": "\t0000000000000000",
+	for _, p := range conf.Problems(nonRoot, nonRoot, true) {
+		t.Errorf("container %s (pid %d): %s", c.id, pid, p)
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		key, val, _ := strings.Cut(line, "\t")
-		if w, ok := want[key]; ok {
-			if "\t"+val != w {
-				t.Errorf("/proc/%d/status: %s%q, want %q", pid, key, "\t"+val, w)
-			}
-			delete(want, key)
-		}
-	}
-	if len(want) > 0 {
-		t.Errorf("/proc/%d/status lacks %v", pid, want)
-	}
-
-	mountinfo, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootOpts := ""
-	for _, line := range strings.Split(string(mountinfo), "\n") {
-		if f := strings.Fields(line); len(f) > 5 && f[4] == "/" {
-			rootOpts = f[5] // the last mount on / is the one seen
-		}
-	}
-	if !strings.HasPrefix(rootOpts+",", "ro,") {
-		t.Errorf("the container's / is mounted %q, not read-only", rootOpts)
-	}
-
-	netns, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-	self, err2 := os.Readlink("/proc/self/ns/net")
-	if err1 != nil || err2 != nil || netns != self {
-		t.Errorf("the container's network namespace %q is not the host's %q (%v, %v)", netns, self, err1, err2)
-	}
-	t.Logf("container %s: init pid %d runs as %d:%d with no capabilities, / is %s, network namespace %s (the host's)", c.id, pid, nonRoot, nonRoot, rootOpts, netns)
+	t.Logf("container %s: init pid %d: %s", c.id, pid, conf)
 }
 
 // delete ends the container (SIGKILL) and removes it; again is harmless.
