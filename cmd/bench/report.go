@@ -120,11 +120,12 @@ func scaleMarkdown(rows []*scaleRow, png string) string {
 	p("")
 	p("`go run ./cmd/bench -suite=false -probes 0 -steady 0 -secrets 0 -scale %s` (a fresh API server for each count; after all are Ready the manager is restarted over them)", counts(rows))
 	p("")
-	p("| enrollments | time to all Ready | throughput | manager CPU per enrollment | manager RSS (idle → with them) | RSS per enrollment | restart: cache sync | restart: Cognito calls, API writes in %.0f s |", restartWindow.Seconds())
-	p("|---|---|---|---|---|---|---|---|")
+	p("| enrollments | time to all Ready | throughput | manager CPU per enrollment | manager RSS (idle → with them) | RSS per enrollment | API latency GET / POST / PUT | restart: cache sync | restart: Cognito calls, API writes in %.0f s |", restartWindow.Seconds())
+	p("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		p("| %d | %.1f s | %.1f /s | %.2f ms | %.1f → %.1f MiB | %.1f KiB | %.2f s | %d, %.0f |", r.Enrollments, r.Seconds, r.PerSecond,
-			r.CPUMillisPer, r.IdleRSSMiB, r.RSSMiB, r.RSSKiBPer, r.SyncSeconds, r.RestartCalls, r.RestartWrites)
+		p("| %d | %.1f s | %.1f /s | %.2f ms | %.1f → %.1f MiB | %.1f KiB | %.1f / %.1f / %.1f ms | %.2f s | %d, %.0f |", r.Enrollments, r.Seconds, r.PerSecond,
+			r.CPUMillisPer, r.IdleRSSMiB, r.RSSMiB, r.RSSKiBPer, r.APIMeanMillis["GET"], r.APIMeanMillis["POST"], r.APIMeanMillis["PUT"],
+			r.SyncSeconds, r.RestartCalls, r.RestartWrites)
 	}
 	first, last := rows[0], rows[len(rows)-1]
 	flat := last.CPUMillisPer <= 1.25*first.CPUMillisPer+.05 && last.RSSKiBPer <= 1.25*max(first.RSSKiBPer, 1) && last.PerSecond >= .8*first.PerSecond

@@ -16,12 +16,14 @@ type scaleRow struct {
 	CPUMillisPer float64 `json:"managerCPUMillisPerEnrollment"`
 	RSSMiB       float64 `json:"managerRSSMiB"`
 	// RSSKiBPer is the RSS above the run with no enrollments, per enrollment.
-	RSSKiBPer      float64 `json:"managerRSSKiBPerEnrollment"`
-	IdleRSSMiB     float64 `json:"idleManagerRSSMiB"`
-	SyncSeconds    float64 `json:"restartCacheSyncSeconds"`
-	RestartCalls   int     `json:"restartCognitoCalls"`
-	RestartWrites  float64 `json:"restartAPIWrites"`
-	RestartSeconds float64 `json:"restartWindowSeconds"`
+	RSSKiBPer  float64 `json:"managerRSSKiBPerEnrollment"`
+	IdleRSSMiB float64 `json:"idleManagerRSSMiB"`
+	// APIMeanMillis is the API server's mean latency by verb during the run.
+	APIMeanMillis  map[string]float64 `json:"apiMeanMillisByVerb"`
+	SyncSeconds    float64            `json:"restartCacheSyncSeconds"`
+	RestartCalls   int                `json:"restartCognitoCalls"`
+	RestartWrites  float64            `json:"restartAPIWrites"`
+	RestartSeconds float64            `json:"restartWindowSeconds"`
 }
 
 // restartWindow is how long after a restart's cache sync the curve counts
@@ -48,7 +50,7 @@ func scalePoint(ctx context.Context, base config, n int) (*scaleRow, error) {
 		return nil, err
 	}
 	row := &scaleRow{Enrollments: n, Seconds: ph.Seconds, PerSecond: ph.PerSecond, CPUMillisPer: ph.CPUMillisPer,
-		RSSMiB: ph.RSSMiB, IdleRSSMiB: idle, RSSKiBPer: 1024 * (ph.RSSMiB - idle) / float64(n)}
+		RSSMiB: ph.RSSMiB, IdleRSSMiB: idle, RSSKiBPer: 1024 * (ph.RSSMiB - idle) / float64(n), APIMeanMillis: ph.APIMeanMillis}
 
 	step("scale curve: restarting the manager over them")
 	op.mgr.Stop()
