@@ -16,21 +16,11 @@ import (
 // one with deletionPolicy Retain, one with Disable. Every reconcile of the
 // Retain one removes FinalizerProtect from the credentials (protectCredentials
 // with protect=false, ignoring credentialsStillNeeded, which only finalize
-// consults), every reconcile of the Disable one adds it back; each write
-// wakes the other enrollment (its echo is suppressed only for the writer).
+// consulted), every reconcile of the Disable one added it back; each write
+// woke the other enrollment (its echo is suppressed only for the writer).
+// Fixed: protection holds while any sharer is Disable (run.protectCredentials).
 func TestAdversary3SharedCredentialsDifferentPoliciesNoHotLoop(t *testing.T) {
-	w := newWorld(t, cognitofake.MFAOptional)
-	w.credentials()
-	pool2, client2 := w.poolID+"b", w.clientID+"b"
-	fake.CreatePool(pool2, cognitofake.MFAOptional, true)
-	fake.CreateClient(cognitofake.AppClient{ID: client2, PoolID: pool2})
-	fake.CreateUser(pool2, cognitofake.User{Username: w.username, Password: w.password})
-	w.enrollment("keep")
-	w.enrollment("off", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) {
-		s.UserPoolID, s.ClientID, s.DeletionPolicy = pool2, client2, v1alpha1.DeletionPolicyDisable
-	})
-	w.waitReady("keep")
-	w.waitReady("off")
+	w := sharedCredentials(t)
 	// A metadata-only edit of the credentials wakes both (as any edit would).
 	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		creds := w.getSecret("creds")
@@ -61,18 +51,7 @@ func TestAdversary3SharedCredentialsDifferentPoliciesNoHotLoop(t *testing.T) {
 // own reconcile may have re-added the protection while the Disable one was
 // still being deleted), so that a namespace deletion is not held up.
 func TestAdversary3SharedCredentialsReleasedWhenLastDisableGone(t *testing.T) {
-	w := newWorld(t, cognitofake.MFAOptional)
-	w.credentials()
-	pool2, client2 := w.poolID+"b", w.clientID+"b"
-	fake.CreatePool(pool2, cognitofake.MFAOptional, true)
-	fake.CreateClient(cognitofake.AppClient{ID: client2, PoolID: pool2})
-	fake.CreateUser(pool2, cognitofake.User{Username: w.username, Password: w.password})
-	w.enrollment("keep")
-	w.enrollment("off", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) {
-		s.UserPoolID, s.ClientID, s.DeletionPolicy = pool2, client2, v1alpha1.DeletionPolicyDisable
-	})
-	w.waitReady("keep")
-	w.waitReady("off")
+	w := sharedCredentials(t)
 	for deadline := time.Now().Add(5 * time.Second); !contains(w.getSecret("creds").Finalizers, v1alpha1.FinalizerProtect); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the shared credentials were never protected for the Disable enrollment")
@@ -86,4 +65,22 @@ func TestAdversary3SharedCredentialsReleasedWhenLastDisableGone(t *testing.T) {
 				v1alpha1.FinalizerProtect, w.getSecret("creds").Finalizers)
 		}
 	}
+}
+
+// sharedCredentials is one credentials Secret read by two Ready enrollments
+// of the same user name in two pools: "keep" (Retain) and "off" (Disable).
+func sharedCredentials(t *testing.T) *world {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	pool2, client2 := w.poolID+"b", w.clientID+"b"
+	fake.CreatePool(pool2, cognitofake.MFAOptional, true)
+	fake.CreateClient(cognitofake.AppClient{ID: client2, PoolID: pool2})
+	fake.CreateUser(pool2, cognitofake.User{Username: w.username, Password: w.password})
+	w.enrollment("keep")
+	w.enrollment("off", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+		s.UserPoolID, s.ClientID, s.DeletionPolicy = pool2, client2, v1alpha1.DeletionPolicyDisable
+	})
+	w.waitReady("keep")
+	w.waitReady("off")
+	return w
 }
