@@ -34,57 +34,13 @@ const (
 	LabelEnrollment = OperatorPrefix + "enrollment"
 )
 
-// Annotations on the enrollment's Secret: the durable record of what was
-// enrolled, read fresh from the API server on every reconcile.
-const (
-	// AnnotationEnrolledGeneration is the enrollment generation last enrolled.
-	AnnotationEnrolledGeneration = OperatorPrefix + "enrolled-generation"
-	// AnnotationEnrolledSpec is a hash of the spec fields that need Cognito
-	// to apply (pool, client, credentials, preference): other spec edits are
-	// applied without a Cognito call.
-	AnnotationEnrolledSpec = OperatorPrefix + "enrolled-spec"
-	// AnnotationEnrolledAt is when the stored seed was verified (RFC 3339).
-	AnnotationEnrolledAt = OperatorPrefix + "enrolled-at"
-	// AnnotationFingerprint is a short SHA-256 prefix of the stored seed.
-	AnnotationFingerprint = OperatorPrefix + "secret-fingerprint"
-	// AnnotationRotateHandled is the last rotate request carried out.
-	AnnotationRotateHandled = OperatorPrefix + "rotate-handled"
-	// AnnotationUserPool, AnnotationUser and AnnotationUserSub are the
-	// identity the seeds belong to: the pool, the user's canonical username
-	// and the user's sub. An enrollment never writes another identity's seed
-	// over them.
-	AnnotationUserPool = OperatorPrefix + "user-pool"
-	AnnotationUser     = OperatorPrefix + "user"
-	AnnotationUserSub  = OperatorPrefix + "user-sub"
-	// AnnotationSignInName is the username typed in the credentials Secret
-	// (an alias, perhaps) when the seed was enrolled.
-	AnnotationSignInName = OperatorPrefix + "sign-in-name"
-	// AnnotationPendingVerifiedUntil says Cognito verified the staged seed
-	// (whose fingerprint AnnotationPendingFingerprint gives) and the
-	// preference is set; it is promoted once this time has passed, so that
-	// the code the operator used is never the one a consumer signs in with.
-	AnnotationPendingVerifiedUntil = OperatorPrefix + "pending-verified-until"
-	AnnotationPendingFingerprint   = OperatorPrefix + "pending-fingerprint"
-	// AnnotationPendingInputs is the inputs fingerprint the staged seed was
-	// verified for: if the spec or a referenced Secret changed since, the
-	// seed is proven again before it is promoted.
-	AnnotationPendingInputs = OperatorPrefix + "pending-inputs"
-	// AnnotationPendingRotate is the rotate request the staged seed was
-	// associated for: promoting it handles that request, not one made since.
-	AnnotationPendingRotate = OperatorPrefix + "pending-rotate"
-	// AnnotationClientID is the app client the seed was proven through.
-	AnnotationClientID = OperatorPrefix + "client-id"
-	// AnnotationAssociating is set, before a new token is associated while a
-	// seed is stored, to when that happened. Until a sign-in proves which
-	// seed Cognito holds, the record no longer vouches for the stored one
-	// (Cognito may have dropped it at association, and a lost reply leaves
-	// an association the operator never saw).
-	AnnotationAssociating = OperatorPrefix + "associating"
-	// AnnotationRetainedFrom marks a Secret released by an enrollment with
-	// deletionPolicy Retain: <namespace>/<name>. An enrollment of that
-	// namespace and name adopts it once its seed is proven.
-	AnnotationRetainedFrom = OperatorPrefix + "retained-from"
-)
+// AnnotationRecord is the annotation on the enrollment's Secret that holds
+// its safety record: one versioned JSON document naming the user the seeds
+// belong to and what Cognito proved of them (internal/lifecycle.Record). It
+// is read fresh from the API server on every reconcile and written in the
+// same update as any change of seed. Releases up to chart 0.2.0 wrote one
+// annotation per field instead; they are migrated on first sight.
+const AnnotationRecord = OperatorPrefix + "record"
 
 // AnnotationRotate requests one rotation per new value (e.g. a timestamp).
 const AnnotationRotate = OperatorPrefix + "rotate"

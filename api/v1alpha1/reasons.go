@@ -76,6 +76,8 @@ const (
 	ReasonDisableRejected            = "DisableRejected"
 	ReasonUserPoolRefRequired        = "UserPoolRefRequired"
 	ReasonNamespaceNotAllowed        = "NamespaceNotAllowed"
+	ReasonRecordUnreadable           = "RecordUnreadable"
+	ReasonInvalidState               = "InvalidState"
 
 	// ReasonValid is a ClusterUserPool's Ready reason.
 	ReasonValid = "Valid"
@@ -102,6 +104,7 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonForbidden, ClassRetrying, "a web ACL refused the request; retrying"},
 	{ReasonVerificationFailed, ClassRetrying, "Cognito rejected the generated code (is the manager's clock right?); retrying"},
 	{ReasonSessionExpired, ClassRetrying, "the MFA setup session expired; signing in again"},
+	{ReasonInvalidState, ClassRetrying, "the operator met a state its transitions table calls impossible (a bug: please report it); nothing is done, retrying with backoff"},
 	{ReasonKubernetesAPIError, ClassRetrying, "the Kubernetes API server refused or failed a request; retrying"},
 
 	{ReasonInvalidSpec, ClassTerminal, "the spec cannot be carried out; fix it"},
@@ -127,6 +130,7 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonUserPoolMismatch, ClassTerminal, "the app client belongs to another user pool than the enrollment's"},
 	{ReasonUserPoolRefRequired, ClassTerminal, "the manager runs with --require-user-pool-ref: name a ClusterUserPool in spec.userPoolRef instead of userPoolID and clientID"},
 	{ReasonNamespaceNotAllowed, ClassTerminal, "the ClusterUserPool's allowedNamespaces do not include this namespace"},
+	{ReasonRecordUnreadable, ClassTerminal, "the record on the enrollment's Secret cannot be read by this release (written by a newer one, or edited); nothing is changed"},
 	{ReasonDisableRejected, ClassTerminal, "deletionPolicy Disable, and Cognito did not turn software-token MFA off (does the pool require MFA?)"},
 }
 

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 )
 
 // tracker watches the bench namespace's enrollments and their Secrets and
@@ -85,10 +86,11 @@ func (t *tracker) secret(ev watch.Event) {
 	if !ok {
 		return
 	}
-	until, err := time.Parse(time.RFC3339Nano, s.Annotations[v1alpha1.AnnotationPendingVerifiedUntil])
-	if err != nil {
+	rec, err := lifecycle.ReadRecord(s.Annotations)
+	if err != nil || rec.Pending.Verified == nil {
 		return
 	}
+	until := rec.Pending.Verified.Until
 	name := s.Labels[v1alpha1.LabelEnrollment]
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 )
 
@@ -35,7 +36,7 @@ func (c *cli) login(ctx context.Context, name, endpoint, defaultRegion, clusterN
 		}
 		app.Secret = string(s.Data[cs.Key])
 	}
-	region := cognito.RegionOf(t.poolID, t.region, defaultRegion)
+	region := v1alpha1.RegionOf(t.poolID, t.region, defaultRegion)
 	if region == "" {
 		return fmt.Errorf("user pool id %q names no region: pass --region", t.poolID)
 	}

@@ -21,8 +21,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/clusteruserpool"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/enrollment"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/metrics"
 )
 
@@ -121,7 +123,7 @@ func run(ctx context.Context, o options) error {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return err
 	}
-	cacheOpts := cache.Options{DefaultTransform: controllers.TrimCache}
+	cacheOpts := cache.Options{DefaultTransform: kube.TrimCache}
 	var namespaces []string
 	if o.namespaces != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
@@ -154,11 +156,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	secretEvents, err := controllers.NewSecretEvents(restCfg, namespaces)
+	secretEvents, err := kube.NewSecretEvents(restCfg, namespaces)
 	if err != nil {
 		return err
 	}
-	r := &controllers.Reconciler{
+	r := &enrollment.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("cognito-mfa-operator"),
@@ -177,7 +179,7 @@ func run(ctx context.Context, o options) error {
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)
 	}
-	pools := &controllers.UserPoolReconciler{
+	pools := &clusteruserpool.Reconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
 		ClusterResourceNamespace: o.clusterResourceNS,

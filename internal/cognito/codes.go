@@ -6,14 +6,11 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
-// CodeMargin is how close to a step boundary a code is not trusted to arrive in time.
-const CodeMargin = 3 * time.Second
-
 // SendCodes calls send with the TOTP code for now and, if Cognito says it
 // does not match, once more with the next step's code. A mismatch after both
 // (or a seed that is not base32) is ok=false, not an error.
 func SendCodes(secret string, now time.Time, send func(code string) error) (bool, error) {
-	codes, err := totp.Codes(secret, now, CodeMargin)
+	codes, err := totp.Codes(secret, now, totp.CodeMargin)
 	if err != nil {
 		return false, nil
 	}
@@ -37,7 +34,7 @@ func SendCodes(secret string, now time.Time, send func(code string) error) (bool
 // about the seed: if no other code passes, that is an error to retry, never
 // ok=false.
 func SendQuietCodes(secret string, now time.Time, send func(code string) error) (ok bool, step int64, err error) {
-	codes, cerr := totp.QuietCodes(secret, now, CodeMargin)
+	codes, cerr := totp.QuietCodes(secret, now, totp.CodeMargin)
 	if cerr != nil {
 		return false, 0, nil
 	}

@@ -44,10 +44,17 @@ var (
 		Namespace: namespace, Name: "enrollment_failures_total",
 		Help: "Failed enrollment attempts by condition reason.",
 	}, []string{"reason"})
+
+	// ImpossibleTransitions counts the (phase, event) pairs met that the
+	// transitions table calls impossible: a bug, which is retried, never acted on.
+	ImpossibleTransitions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "impossible_transitions_total",
+		Help: "Reconciles that met a (phase, event) pair the transitions table calls impossible (a bug; nothing was done).",
+	}, []string{"phase", "event"})
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(CognitoRequests, CognitoLatency, TimeToReady, Rotations, Failures)
+	crmetrics.Registry.MustRegister(CognitoRequests, CognitoLatency, TimeToReady, Rotations, Failures, ImpossibleTransitions)
 	// The API server's latency by verb, beside Cognito's: where a
 	// reconcile's time goes (make bench reads both).
 	crmetrics.RegisterRESTClientMetrics(crmetrics.MetricRequestLatency)

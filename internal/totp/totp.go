@@ -16,6 +16,9 @@ import (
 )
 
 const (
+	// CodeMargin is how close to a step boundary a code is not trusted to
+	// arrive in time.
+	CodeMargin = 3 * time.Second
 	// Period is the length of one TOTP step.
 	Period = 30 * time.Second
 	// Digits is the length of a code.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 )
 
 // TestDeletion is scenario 4: the deletion policies against the real garbage
@@ -65,10 +66,12 @@ metadata:
 		eventually(t, time.Minute, "the garbage collector deleting the enrollment's dependent ConfigMap", func() bool {
 			return !exists(t, "configmap", "-n", single, "gc-witness")
 		})
-		meta := kubectl(t, "get", "secret", "-n", single, retain.secretName(), "-o",
-			`jsonpath={.metadata.ownerReferences}/{.metadata.annotations.mfa\.cognito-operator\.dev/retained-from}`)
-		if meta != "/"+single+"/"+retain.name {
-			t.Errorf("the retained Secret's ownerReferences/retained-from: %q, want none/%s/%s", meta, single, retain.name)
+		owners := kubectl(t, "get", "secret", "-n", single, retain.secretName(), "-o", `jsonpath={.metadata.ownerReferences}`)
+		rec, err := lifecycle.ReadRecord(map[string]string{v1alpha1.AnnotationRecord: kubectl(t, "get", "secret", "-n", single,
+			retain.secretName(), "-o", `jsonpath={.metadata.annotations.mfa\.cognito-operator\.dev/record}`)})
+		if owners != "" || err != nil || rec.RetainedFrom != single+"/"+retain.name {
+			t.Errorf("the retained Secret's ownerReferences %q and record %+v (%v), want none and retained from %s/%s",
+				owners, rec, err, single, retain.name)
 		}
 		if retain.seed(t) != seed || !retain.mfaOn(t) {
 			t.Error("Retain changed the seed or turned MFA off")

@@ -27,6 +27,7 @@ import (
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
@@ -253,6 +254,29 @@ func rawCall(op string, body any) error {
 		return err
 	}
 	return resp.Body.Close()
+}
+
+// transitionLog collects the transitions the reconciler reports.
+type transitionLog struct {
+	mu   sync.Mutex
+	seen []lifecycle.Transition
+}
+
+var transitions = &transitionLog{}
+
+func (l *transitionLog) add(t lifecycle.Transition) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, t)
+}
+
+// take returns the transitions reported since the last take.
+func (l *transitionLog) take() []lifecycle.Transition {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.seen
+	l.seen = nil
+	return out
 }
 
 // logBuffer collects the reconciler's JSON log lines.
@@ -581,9 +605,17 @@ func (w *world) reconcile(e *enrollment) reconciled {
 		}
 	}
 	logs.take()
+	transitions.take()
 	before := fake.CallCounts()
 	t0 := time.Now()
 	res, err := r.Reconcile(ctx(), reconcile.Request{NamespacedName: e.key()})
+	for _, tr := range transitions.take() {
+		w.stats.pairs[string(tr.Phase)+"×"+string(tr.Event)]++
+		if tr.Impossible != "" {
+			w.violate(fmt.Sprintf("invariant 5 (the table holds): a reconcile of %s met %s × %s, which the transitions table calls impossible (%s)",
+				e, tr.Phase, tr.Event, tr.Impossible))
+		}
+	}
 	w.stats.inReconcile += time.Since(t0)
 	o := reconciled{res: res, err: err, calls: map[string]int{}, crashed: crashy.hasCrashed()}
 	for op, n := range fake.CallCounts() {
@@ -715,9 +747,9 @@ func (w *world) state() string {
 		}
 		s := &corev1.Secret{}
 		if err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: e.ns, Name: v1alpha1.SecretNameOf(ste)}, s); err == nil {
-			fmt.Fprintf(&b, "    Secret %s: secret %s, pending-secret %s, recorded fingerprint %s, rotate-handled %q\n", s.Name,
+			fmt.Fprintf(&b, "    Secret %s: secret %s, pending-secret %s, record %s\n", s.Name,
 				fp(string(s.Data[v1alpha1.KeySecret])), fp(string(s.Data[v1alpha1.KeyPendingSecret])),
-				s.Annotations[v1alpha1.AnnotationFingerprint], s.Annotations[v1alpha1.AnnotationRotateHandled])
+				s.Annotations[v1alpha1.AnnotationRecord])
 		} else {
 			fmt.Fprintf(&b, "    Secret %s: %v\n", v1alpha1.SecretNameOf(ste), err)
 		}
@@ -753,7 +785,7 @@ func (w *world) cleanup() {
 	var leases coordinationv1.LeaseList
 	if k8s.List(ctx(), &leases, client.InNamespace(claimNamespace)) == nil {
 		for i := range leases.Items {
-			if leases.Items[i].Annotations[v1alpha1.AnnotationUserPool] == w.pool {
+			if leases.Items[i].Annotations[v1alpha1.OperatorPrefix+"user-pool"] == w.pool {
 				_ = k8s.Delete(ctx(), &leases.Items[i])
 			}
 		}
@@ -768,16 +800,18 @@ type stats struct {
 	quietChecks int
 	steps       map[string]int
 	plans       map[string]int
-	final       map[string]int
+	// pairs counts the (phase, event) pairs of the transitions table met.
+	pairs map[string]int
+	final map[string]int
 }
 
 func newStats() *stats {
-	return &stats{steps: map[string]int{}, plans: map[string]int{}, final: map[string]int{}}
+	return &stats{steps: map[string]int{}, plans: map[string]int{}, pairs: map[string]int{}, final: map[string]int{}}
 }
 
 func (s *stats) String() string {
-	return fmt.Sprintf("%d sequences, %d reconciles (%s in Reconcile, %d during a backoff or stall), %d associations; steps %v; plans %v; final conditions %v",
-		s.sequences, s.reconciles, s.inReconcile.Round(time.Millisecond), s.quietChecks, s.associations, s.steps, s.plans, s.final)
+	return fmt.Sprintf("%d sequences, %d reconciles (%s in Reconcile, %d during a backoff or stall), %d associations; steps %v; plans %v; %d table pairs met; final conditions %v",
+		s.sequences, s.reconciles, s.inReconcile.Round(time.Millisecond), s.quietChecks, s.associations, s.steps, s.plans, len(s.pairs), s.final)
 }
 
 // fingerprint names a seed without showing it.

@@ -27,7 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers"
+	ctrlenrollment "github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/enrollment"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 )
@@ -42,7 +42,7 @@ var (
 	crashy *faultyClient
 	fake   *cognitofake.Server
 	clock  = &fakeClock{}
-	r      *controllers.Reconciler
+	r      *ctrlenrollment.Reconciler
 	// faults tracks the faults injected into the fake and not yet consumed.
 	faults = &faultTracker{}
 	// logs receives the reconciler's log; each reconcile reads what it wrote.
@@ -131,10 +131,10 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	crashy = &faultyClient{Client: k8s}
-	r = &controllers.Reconciler{
+	r = &ctrlenrollment.Reconciler{
 		Client: crashy, APIReader: k8s, Recorder: noEvents{}, Cognito: provider, Now: clock.Now,
 		RetryBase: time.Second, RetryMax: time.Minute, Timeout: 30 * time.Second,
-		DeletionTimeout: 10 * time.Minute, ClaimNamespace: claimNamespace,
+		DeletionTimeout: 10 * time.Minute, ClaimNamespace: claimNamespace, Transitions: transitions.add,
 	}
 	return m.Run()
 }

@@ -28,6 +28,8 @@ import (
 //  4. Backoff holds: one reconcile associates at most one token, and makes
 //     no Cognito call at all while the enrollment backs off or is stalled
 //     on inputs that did not change.
+//  5. The table holds: no reconcile meets a (phase, event) pair the
+//     transitions table (internal/lifecycle) calls impossible.
 //
 // After the random steps, a heal phase removes every fault, repairs the
 // inputs as a user would, restarts the "manager" (every enrollment is

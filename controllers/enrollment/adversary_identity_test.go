@@ -1,0 +1,145 @@
+package enrollment_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+// Promise 3 (one identity per enrollment). The enrollment's clientID is
+// changed to an app client of ANOTHER pool (spec.userPoolID unchanged), in
+// which a user of the same name and password exists with no MFA yet and
+// MFA is required. The sign-in answers MFA_SETUP, which names the user but
+// not the pool; the operator takes the user for the recorded one (same
+// username, no sub known yet), associates, verifies and promotes: the first
+// pool's user's only seed is overwritten, and the record's sub silently
+// changes. The pool is never checked on the MFA_SETUP path (learnSub reads
+// only the sub of the new tokens).
+func TestAdversaryClientOfAnotherPoolOverwritesSeed(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("cross")
+	w.waitReady("cross")
+	seed := string(w.getSecret("cross-totp").Data[v1alpha1.KeySecret])
+	subBefore := recordOf(w.getSecret("cross-totp")).Identity.Sub
+
+	other := w.poolID + "Other"
+	fake.CreatePool(other, cognitofake.MFAOn, true)
+	fake.CreateClient(cognitofake.AppClient{ID: w.clientID + "other", PoolID: other})
+	fake.CreateUser(other, cognitofake.User{Username: w.username, Password: w.password})
+	m := zzWatch(w.zzTarget("cross"))
+	w.update("cross", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.ClientID = w.clientID + "other" })
+
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && string(w.getSecret("cross-totp").Data[v1alpha1.KeySecret]) == seed {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	violations := m.Stop()
+	ste := w.get("cross")
+	s := w.getSecret("cross-totp")
+	t.Logf("conditions: %+v", ste.Status.Conditions)
+	t.Logf("record: pool %s user %s sub %s (was %s)", recordOf(s).Identity.Pool,
+		recordOf(s).Identity.User, recordOf(s).Identity.Sub, subBefore)
+	if got := string(s.Data[v1alpha1.KeySecret]); got != seed && fake.User(w.poolID, w.username).TOTPSecret == seed {
+		t.Errorf("the first pool's user still holds the seed %s, but it was overwritten in the Secret by the other pool's user's seed (Ready=%v)",
+			totp.Fingerprint(seed), isReady(ste))
+		if err := w.signInWithMFA(seed, 0); err == nil {
+			t.Log("(the first pool's user is still challenged for the now-deleted seed)")
+		}
+	}
+	for _, v := range violations {
+		t.Errorf("invariant broken while polling: %s", v)
+	}
+}
+
+// Promise 3 / 1. The credentials are switched to another user while a newly
+// verified seed waits for its code's step to pass (WaitForStep). The next
+// reconcile runs PromoteVerified without Cognito and records the new
+// sign-in name next to the old user's identity, so the mismatch is never
+// detected afterwards: Ready=True for credentials of user B with user A's
+// seed, and it stays so with no Cognito call.
+func TestAdversaryCredentialsSwitchedDuringHoldGoUnnoticed(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	userB := w.username + "-b"
+	fake.CreateUser(w.poolID, cognitofake.User{Username: userB, Password: w.password})
+	fake.SetVerifiedToken(w.poolID, userB, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+	// Start late in a TOTP step, so that the verification's code step is
+	// still current and the seed is held.
+	for r := totp.Remaining(time.Now()); r > 2900*time.Millisecond || r < 2500*time.Millisecond; r = totp.Remaining(time.Now()) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.enrollment("hold")
+	held := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		s := &corev1.Secret{}
+		if err := k8s.Get(ctx(), keyOf(w.ns, "hold-totp"), s); err == nil && recordOf(s).Pending.Verified != nil {
+			held = true
+			break
+		}
+	}
+	if !held {
+		t.Fatal("the verified seed was not held (the reconcile took longer than the step's last 2.5 s)")
+	}
+	creds := w.getSecret("creds")
+	creds.Data["username"] = []byte(userB)
+	must(t, k8s.Update(ctx(), creds))
+	// The held seed is proven again for the new inputs: Cognito shows
+	// another user, so nothing is promoted for them.
+	w.waitStalled("hold", v1alpha1.ReasonIdentityChanged)
+	before := fake.CallCounts()
+	time.Sleep(2 * time.Second)
+	ste := w.get("hold")
+	s := w.getSecret("hold-totp")
+	t.Logf("record: user %s sign-in-name %s; status.user %s; calls since Ready %v", recordOf(s).Identity.User,
+		recordOf(s).Identity.SignInName, ste.Status.User, callsSince(before))
+	if isReady(ste) && string(s.Data[v1alpha1.KeySecret]) != fake.User(w.poolID, userB).TOTPSecret {
+		consumer := fmt.Sprint(w.signInAs(userB, string(s.Data[v1alpha1.KeySecret])))
+		t.Errorf("Ready=True for credentials of %s with a seed that is not that user's token (consumer: %s)", userB, consumer)
+	}
+}
+
+func (w *world) signInAs(username, secret string) error {
+	saved := w.username
+	w.username = username
+	defer func() { w.username = saved }()
+	return w.signInWithMFA(secret, 0)
+}
+
+// Promise 3. The Secret's identity annotation is removed by hand (or the
+// Secret predates identity records) and the credentials now name another
+// user who has no MFA. The migration path proves nothing, sees no token,
+// associates for the new user and promotes over the first user's seed.
+func TestAdversaryStrippedIdentityOverwritesOtherUsersSeed(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("strip")
+	w.waitReady("strip")
+	seed := string(w.getSecret("strip-totp").Data[v1alpha1.KeySecret])
+	userB := w.username + "-b"
+	fake.CreateUser(w.poolID, cognitofake.User{Username: userB, Password: w.password})
+	s := w.getSecret("strip-totp")
+	rec := recordOf(s)
+	rec.Identity.User = ""
+	setRecord(s, rec)
+	must(t, k8s.Update(ctx(), s))
+	creds := w.getSecret("creds")
+	creds.Data["username"] = []byte(userB)
+	must(t, k8s.Update(ctx(), creds))
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && string(w.getSecret("strip-totp").Data[v1alpha1.KeySecret]) == seed {
+		time.Sleep(50 * time.Millisecond)
+	}
+	ste := w.get("strip")
+	t.Logf("conditions: %+v", ste.Status.Conditions)
+	if string(w.getSecret("strip-totp").Data[v1alpha1.KeySecret]) != seed && fake.User(w.poolID, w.username).TOTPSecret == seed {
+		t.Errorf("the first user's only seed was overwritten by %s's (first user still enrolled with it)", userB)
+	}
+}

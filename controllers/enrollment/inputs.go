@@ -1,0 +1,107 @@
+package enrollment
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
+)
+
+// maxDeviceNameLength is what the CRD allows for friendlyDeviceName.
+const maxDeviceNameLength = 128
+
+// readInputs resolves the spec's references, straight from the API server.
+// pool is the ClusterUserPool spec.userPoolRef names, nil when it names
+// none or the pool does not exist. The inputs' hash identifies the
+// generation, the rotate request and the contents (never the metadata) of
+// the referenced Secrets: the operator's own writes (a finalizer on the
+// credentials, its own Secret) never change it.
+func (r *Reconciler) readInputs(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment, pool *v1alpha1.ClusterUserPool) (in lifecycle.Inputs, creds secretInputs) {
+	spec := &ste.Spec
+	in = lifecycle.Inputs{DeviceName: spec.FriendlyDeviceName, Issuer: spec.Issuer, AccessToken: spec.AccessTokenSecretRef != nil}
+	if in.DeviceName == "" {
+		in.DeviceName = truncate(ste.Namespace+"/"+ste.Name, maxDeviceNameLength)
+	}
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%d\x00%s\x00", ste.Generation, ste.Annotations[v1alpha1.AnnotationRotate])
+	defer func() { in.Hash = hex.EncodeToString(sum.Sum(nil)[:8]) }()
+
+	if ref := spec.UserPoolRef; ref != nil && pool == nil {
+		in.Err = lifecycle.Wait(v1alpha1.ReasonUserPoolNotFound, fmt.Sprintf("waiting for ClusterUserPool %q", ref.Name))
+		return in, creds
+	}
+	in.Pool = lifecycle.SettingsOf(ste, pool, r.ClaimNamespace)
+	if pool != nil {
+		// The pool's settings are inputs the enrollment's generation does not cover.
+		fmt.Fprintf(sum, "%s\x00%s\x00%s\x00%s\x00", in.Pool.ID, in.Pool.Region, in.Pool.ClientID, in.Pool.ClientSecretKey())
+	}
+	if in.Issuer == "" {
+		in.Issuer = in.Pool.ID
+	}
+	creds.appClient = cognito.AppClient{ID: in.Pool.ClientID}
+	in.Region = v1alpha1.RegionOf(in.Pool.ID, in.Pool.Region, r.Cognito.DefaultRegion())
+	switch {
+	case pool != nil:
+		if msg := lifecycle.UserPoolProblem(pool, r.Cognito.DefaultRegion()); msg != "" {
+			in.Err = poolNotReady(pool, msg)
+			return in, creds
+		}
+	case in.Region == "":
+		in.Err = stall(v1alpha1.ReasonInvalidSpec, fmt.Sprintf(
+			"user pool id %q names no region: set spec.region or the manager's --region", in.Pool.ID))
+		return in, creds
+	}
+	read := func(ns, name, missing, invalid string, keys ...string) (*corev1.Secret, map[string]string, error) {
+		s, data, err := kube.ReadSecret(ctx, r.APIReader, ns, name, missing, invalid, keys...)
+		if ns != ste.Namespace {
+			name = ns + "/" + name
+		}
+		for _, k := range keys {
+			fmt.Fprintf(sum, "%s/%s=%s\x00", name, k, data[k])
+		}
+		return s, data, err
+	}
+	keep := func(err error) {
+		if err != nil && in.Err == nil {
+			in.Err = err
+		}
+	}
+	if ref := spec.CredentialsSecretRef; ref != nil {
+		s, data, err := read(ste.Namespace, ref.Name, v1alpha1.ReasonCredentialsSecretNotFound, v1alpha1.ReasonInvalidCredentialsSecret,
+			v1alpha1.CredentialsKeyUsername, v1alpha1.CredentialsKeyPassword)
+		keep(err)
+		creds.credentials, in.Username, creds.password = s, data[v1alpha1.CredentialsKeyUsername], data[v1alpha1.CredentialsKeyPassword]
+	}
+	if ref := spec.AccessTokenSecretRef; ref != nil {
+		_, data, err := read(ste.Namespace, ref.Name, v1alpha1.ReasonAccessTokenSecretNotFound, v1alpha1.ReasonInvalidAccessTokenSecret, ref.Key)
+		keep(err)
+		creds.accessToken = strings.TrimSpace(data[ref.Key])
+	}
+	if cs := in.Pool.ClientSecret; cs != nil {
+		ns := cmp.Or(cs.Namespace, ste.Namespace)
+		_, data, err := read(ns, cs.Name, v1alpha1.ReasonClientSecretNotFound, v1alpha1.ReasonInvalidClientSecret, cs.Key)
+		if err != nil && pool != nil && asOutcome(err).Reason != v1alpha1.ReasonKubernetesAPIError {
+			// The pool's secret is its administrators' to fix: the enrollment waits for the pool.
+			err = poolNotReady(pool, asOutcome(err).Message)
+		}
+		keep(err)
+		creds.appClient.Secret = strings.TrimSpace(data[cs.Key])
+	}
+	return in, creds
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

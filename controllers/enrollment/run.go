@@ -1,0 +1,140 @@
+package enrollment
+
+import (
+	"time"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
+)
+
+// run is one reconcile's working state while it acts. Secret material lives
+// here, in memory, for the length of the reconcile only.
+type run struct {
+	r   *Reconciler
+	o   *observation
+	t   lifecycle.Transition
+	api cognito.Client
+
+	accessToken string
+	// session is the MFA_SETUP session while that flow lasts.
+	session string
+	// association is a seed Cognito just handed out.
+	association string
+	view        *lifecycle.View
+	// claim is the claim on view.ID as heard, with its Leases.
+	claim claimState
+	step  lifecycle.Step
+
+	// associated: AssociateSoftwareToken was sent in this reconcile.
+	associated bool
+	// verified: a new seed was verified in this reconcile.
+	verified     bool
+	verifyStatus string
+	// rotation: this reconcile replaces a working seed.
+	rotation bool
+	// usedStep is, per seed, the latest step whose code Cognito accepted.
+	usedStep map[string]int64
+	// distrusted: Cognito showed that the stored secret may no longer work.
+	distrusted bool
+	// lookAgain: someone else changed the enrollment's Secret while this
+	// reconcile wrote it; the event was held back, so it reconciles again.
+	lookAgain bool
+	// claimRead is the claim on claimReadFor, read while GetUser ran.
+	claimRead    *claimState
+	claimReadFor lifecycle.Identity
+}
+
+func (r *Reconciler) newRun(o *observation, t lifecycle.Transition) *run {
+	x := &run{r: r, o: o, t: t}
+	// A rotation is also owed when an earlier one associated a token and no
+	// sign-in has proved since which seed Cognito holds.
+	x.rotation = t.Plan == lifecycle.PlanRotate ||
+		(o.secret != "" && (t.Plan == lifecycle.PlanResumePending || o.Record.Associating()))
+	return x
+}
+
+// plan is the plan the reconcile carries out.
+func (x *run) plan() lifecycle.Plan { return x.t.Plan }
+
+// trusted says the stored secret still works as far as anyone knows: the
+// enrollment may stay Ready through a failure.
+func (x *run) trusted() bool {
+	return x.o.SeedTrusted() && !x.distrusted && !x.associated
+}
+
+// newSeed says this reconcile made a new seed the user's token: verified
+// one, or proved a staged one.
+func (x *run) newSeed() bool { return x.verified || x.step == lifecycle.StepPromote }
+
+// handledRotate is the rotate request this reconcile's promotion handles:
+// the one a new association was made for, here or, for a staged seed, when
+// it was staged. A request made since stays due.
+func (x *run) handledRotate() string {
+	switch {
+	case x.association != "":
+		return x.o.Enrollment.Annotations[v1alpha1.AnnotationRotate]
+	case x.step == lifecycle.StepPromote:
+		return x.o.Record.Pending.Rotate
+	}
+	return ""
+}
+
+// stored is a seed stored under key, or "".
+func (x *run) stored(key string) string {
+	switch key {
+	case v1alpha1.KeySecret:
+		return x.o.secret
+	case v1alpha1.KeyPendingSecret:
+		return x.o.pending
+	}
+	return ""
+}
+
+// candidates are the stored seeds worth proving, the staged one first: if it
+// was verified before a crash, it is the one Cognito now holds.
+func (x *run) candidates() []string {
+	var out []string
+	for _, k := range []string{v1alpha1.KeyPendingSecret, v1alpha1.KeySecret} {
+		if x.stored(k) != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// secretValues is every sensitive value this reconcile holds, so that any
+// text leaving it can be scrubbed of them.
+func (x *run) secretValues() []string {
+	c := &x.o.creds
+	return []string{c.password, c.accessToken, c.appClient.Secret, x.accessToken, x.session, x.association,
+		x.o.secret, x.o.pending}
+}
+
+// tryCodes proves secret with the quietest codes, and remembers the step of
+// the code Cognito accepted.
+func (x *run) tryCodes(secret string, send func(code string) error) (bool, error) {
+	ok, step, err := cognito.SendQuietCodes(secret, x.r.Now(), send)
+	if ok {
+		if x.usedStep == nil {
+			x.usedStep = map[string]int64{}
+		}
+		x.usedStep[secret] = max(x.usedStep[secret], step)
+	}
+	return ok, err
+}
+
+// codeStepMargin covers clocks a few seconds apart: a consumer's clock
+// behind the operator's may still be in the step the operator used.
+const codeStepMargin = 3 * time.Second
+
+// shownAfter is when a seed whose codes the operator used may be handed to
+// consumers.
+func (x *run) shownAfter(secret string) time.Time {
+	step, ok := x.usedStep[secret]
+	if !ok {
+		return time.Time{}
+	}
+	return totp.StepEnd(step).Add(codeStepMargin)
+}

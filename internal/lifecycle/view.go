@@ -1,0 +1,73 @@
+package lifecycle
+
+import "github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+
+// View is what signing in showed of the user: who it is, whether it has a
+// software token, and which stored seed, if any, Cognito accepted.
+type View struct {
+	ID Identity
+	// Setup: Cognito asked for MFA_SETUP, so the user has no factor at all.
+	Setup bool
+	// HasToken: Cognito showed a software token (a SOFTWARE_TOKEN_MFA
+	// challenge, TOTP offered by SELECT_MFA_TYPE, or TOTP enabled in GetUser).
+	// A verified token with TOTP not enabled is invisible.
+	HasToken bool
+	// Proven is the key whose seed Cognito accepted (v1alpha1.KeySecret or
+	// KeyPendingSecret), or "".
+	Proven string
+	// VerifyOnly: no challenge was seen; stored seeds could be checked only
+	// with VerifySoftwareToken.
+	VerifyOnly bool
+	// Claim is the claim on ID.
+	Claim Claim
+	// Detail is Cognito's own words for a refusal, scrubbed, when a message
+	// should carry them.
+	Detail string
+}
+
+// resultOf is what a sign-in showed, as an event, for a plan that is not a
+// deletion's: a pure function of the observation, the plan and the view.
+func resultOf(o *Observation, plan Plan, v *View) Event {
+	rec := &o.Record
+	switch {
+	case o.HasSeed() && rec.HasIdentity() && !rec.Identity.SameUser(v.ID):
+		return OtherUser
+	case o.HasSeed() && v.Proven == "" && !rec.HasIdentity():
+		return UnattributedSeedRefused
+	case v.Setup && o.Active != "" && rec.Identity.Client != o.In.Pool.ClientID:
+		// MFA_SETUP through another app client than the seed was proven
+		// through: no token shows which pool that client belongs to, so
+		// "no factor" may be another pool's user of the same name.
+		return SetupViaOtherClient
+	case v.Claim.Kind == ClaimOther && v.Proven == "":
+		return ClaimedElsewhere
+	case v.Proven == v1alpha1.KeyPendingSecret:
+		return PendingAccepted
+	case v.Proven == v1alpha1.KeySecret && plan == PlanRotate:
+		return ActiveAcceptedRotationPlan
+	case v.Proven == v1alpha1.KeySecret:
+		return ActiveAccepted
+	case v.HasToken && rec.Associating() && v.VerifyOnly:
+		// Only VerifySoftwareToken could be asked, and it checks codes against
+		// the newest association, which a lost reply kept from the operator:
+		// its "no" proves nothing about the stored seed. The association was
+		// the operator's own, so the rotation goes on with a new one.
+		return OwnAssociationUnverifiable
+	case v.HasToken:
+		return TokenNotOurs
+	}
+	return NoToken
+}
+
+// disableResultOf is what the Disable sign-in showed, as an event.
+func disableResultOf(o *Observation, v *View) Event {
+	switch {
+	case v.Setup:
+		return NoFactor // no factor at all: nothing stored is the user's token
+	case o.Record.HasIdentity() && !o.Record.Identity.SameUser(v.ID):
+		return OtherUser
+	case v.HasToken && v.Proven == "":
+		return SeedRefused
+	}
+	return SeedAnswered
+}
