@@ -40,6 +40,10 @@ fmt: ## gofmt the tree.
 vet: ## go vet.
 	go vet ./...
 
+.PHONY: docs
+docs: ## Regenerate the generated docs (docs/transitions.md, the transitions table).
+	UPDATE_DOCS=1 go test ./internal/lifecycle/ -run '^TestTransitionsDocIsCurrent$$' -count=1
+
 .PHONY: verify
 verify: manifests generate ## Fail when generated files or formatting are stale.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

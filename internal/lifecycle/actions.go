@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/conditions"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
@@ -16,6 +17,9 @@ type action struct {
 	plan Plan
 	step Step
 	why  string
+	// reason is the condition reason of an action that stops, for the
+	// rendered table (docs/transitions.md); "" when it depends on the status.
+	reason string
 	// out builds the outcome, when the action stops; retryIn, when it pauses.
 	out     func(o *Observation, v *View) error
 	retryIn func(o *Observation) time.Duration
@@ -34,21 +38,21 @@ var (
 	adopt     = &action{plan: PlanAdopt, why: "a Secret retained by an earlier enrollment of this name"}
 	promoteOK = &action{plan: PlanPromoteVerified, why: "the verified seed's code step has passed"}
 
-	waitForStep = &action{plan: PlanWaitForStep, why: "the verified seed waits for its code's step to pass",
+	waitForStep = &action{plan: PlanWaitForStep, reason: v1alpha1.ReasonProgressing, why: "the verified seed waits for its code's step to pass",
 		out: func(o *Observation, _ *View) error {
 			return WaitFor(v1alpha1.ReasonProgressing, holdMessage, o.Record.Pending.Verified.Until.Sub(o.Now))
 		}}
 
-	stallPoolRef = &action{plan: PlanStall, why: "an inline pool is refused", out: stallWith(v1alpha1.ReasonUserPoolRefRequired,
+	stallPoolRef = &action{plan: PlanStall, why: "an inline pool is refused", reason: v1alpha1.ReasonUserPoolRefRequired, out: stallWith(v1alpha1.ReasonUserPoolRefRequired,
 		func(*Observation, *View) string {
 			return "the manager requires spec.userPoolRef (--require-user-pool-ref): an enrollment may not name its own user pool and app client; nothing is sent to Cognito"
 		})}
-	stallNamespace = &action{plan: PlanStall, why: "the pool does not allow the namespace", out: stallWith(v1alpha1.ReasonNamespaceNotAllowed,
+	stallNamespace = &action{plan: PlanStall, why: "the pool does not allow the namespace", reason: v1alpha1.ReasonNamespaceNotAllowed, out: stallWith(v1alpha1.ReasonNamespaceNotAllowed,
 		func(o *Observation, _ *View) string {
 			return fmt.Sprintf("ClusterUserPool %q does not allow namespace %q (spec.allowedNamespaces); nothing is sent to Cognito",
 				o.Pool.Name, o.Enrollment.Namespace)
 		})}
-	stallSecretConflict = &action{plan: PlanStall, why: "the Secret is not this enrollment's", out: stallWith(v1alpha1.ReasonSecretConflict,
+	stallSecretConflict = &action{plan: PlanStall, why: "the Secret is not this enrollment's", reason: v1alpha1.ReasonSecretConflict, out: stallWith(v1alpha1.ReasonSecretConflict,
 		func(o *Observation, _ *View) string {
 			if from := o.Record.RetainedFrom; from != "" {
 				return fmt.Sprintf("Secret %q was retained by the deleted enrollment %q and may hold the seed a user still signs in with: it is left untouched; re-create that enrollment to adopt it, or choose another spec.secretName",
@@ -56,23 +60,23 @@ var (
 			}
 			return fmt.Sprintf("Secret %q exists and is not managed by this enrollment: it is left untouched; choose another spec.secretName (secretName is immutable: re-create the enrollment)", o.SecretName)
 		})}
-	stallUnreadable = &action{plan: PlanStall, why: "the Secret's record cannot be read", out: stallWith(v1alpha1.ReasonRecordUnreadable,
+	stallUnreadable = &action{plan: PlanStall, why: "the Secret's record cannot be read", reason: v1alpha1.ReasonRecordUnreadable, out: stallWith(v1alpha1.ReasonRecordUnreadable,
 		func(o *Observation, _ *View) string {
 			return fmt.Sprintf("Secret %q: %v; nothing is changed. If a newer release wrote it, upgrade again; if it was edited, delete the annotation %s and the operator proves the stored seed again",
 				o.SecretName, o.RecordErr, v1alpha1.AnnotationRecord)
 		})}
-	stallTemplate = &action{plan: PlanStall, why: "the secretTemplate is invalid", out: stallWith(v1alpha1.ReasonInvalidSpec,
+	stallTemplate = &action{plan: PlanStall, why: "the secretTemplate is invalid", reason: v1alpha1.ReasonInvalidSpec, out: stallWith(v1alpha1.ReasonInvalidSpec,
 		func(o *Observation, _ *View) string {
 			return "spec.secretTemplate: " + strings.Join(TemplateProblems(o.Enrollment.Spec.SecretTemplate), "; ")
 		})}
 	stallRepeat = &action{plan: PlanStall, why: "stalled on these inputs already", out: func(o *Observation, _ *View) error {
-		c := findCondition(o.Enrollment.Status.Conditions, v1alpha1.ConditionStalled)
+		c := conditions.Get(o.Enrollment.Status.Conditions, v1alpha1.ConditionStalled)
 		return Stall(c.Reason, c.Message)
 	}}
 	backoff = &action{plan: PlanBackoff, why: "waiting for the retry time", out: func(o *Observation, _ *View) error {
 		reason, msg := v1alpha1.ReasonProgressing, "retrying"
 		for _, t := range []string{v1alpha1.ConditionReconciling, v1alpha1.ConditionRotationFailed, v1alpha1.ConditionReady} {
-			if c := findCondition(o.Enrollment.Status.Conditions, t); c != nil && c.Status == "True" && c.Reason != v1alpha1.ReasonEnrolled {
+			if c := conditions.Get(o.Enrollment.Status.Conditions, t); c != nil && c.Status == "True" && c.Reason != v1alpha1.ReasonEnrolled {
 				reason, msg = c.Reason, c.Message
 				break
 			}
@@ -82,7 +86,7 @@ var (
 	// stallPoolChanged refuses to use a seed recorded for another pool: the
 	// new pool is another identity, and its seed would overwrite the first
 	// user's.
-	stallPoolChanged = &action{plan: PlanStall, why: "the spec names another pool", out: stallWith(v1alpha1.ReasonIdentityChanged,
+	stallPoolChanged = &action{plan: PlanStall, why: "the spec names another pool", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(o *Observation, _ *View) string { return identityChangedMessage(o, Identity{Pool: o.In.Pool.ID}) })}
 
 	gateWait  = &action{plan: PlanWait, why: "a referenced object is missing", out: func(o *Observation, _ *View) error { return o.In.Err }}
@@ -95,28 +99,28 @@ var (
 	promote   = &action{step: StepPromote, why: "the staged seed is the user's token"}
 	keep      = &action{step: StepKeep, why: "the stored seed is the user's token"}
 
-	stallOtherUser = &action{why: "the inputs sign in as another user", out: stallWith(v1alpha1.ReasonIdentityChanged,
+	stallOtherUser = &action{why: "the inputs sign in as another user", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(o *Observation, v *View) string { return identityChangedMessage(o, v.ID) })}
-	stallUnattributed = &action{why: "a seed with no recorded user is not accepted", out: stallWith(v1alpha1.ReasonIdentityChanged,
+	stallUnattributed = &action{why: "a seed with no recorded user is not accepted", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(o *Observation, v *View) string {
 			return fmt.Sprintf("Secret %q holds a seed with no recorded user (written by an earlier version, or edited) and Cognito does not accept it for %s: "+
 				"the operator will not enroll a user it cannot tie to the stored seed; restore the credentials it was enrolled with, or "+
 				"delete the seed from the Secret if it is no longer used", o.SecretName, v.ID)
 		})}
-	stallSetupOtherClient = &action{why: "MFA_SETUP through another client", out: stallWith(v1alpha1.ReasonIdentityChanged,
+	stallSetupOtherClient = &action{why: "MFA_SETUP through another client", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(o *Observation, _ *View) string {
 			return fmt.Sprintf("signing in through app client %q shows a user with no MFA, while Secret %q holds a seed proven through another client: "+
 				"the operator cannot tell whether this is the same pool; go back to the previous client, or enroll the user with a new enrollment",
 				o.In.Pool.ClientID, o.SecretName)
 		})}
-	stallDuplicate = &action{why: "another enrollment holds the user", out: stallWith(v1alpha1.ReasonDuplicateEnrollment,
+	stallDuplicate = &action{why: "another enrollment holds the user", reason: v1alpha1.ReasonDuplicateEnrollment, out: stallWith(v1alpha1.ReasonDuplicateEnrollment,
 		func(o *Observation, v *View) string {
 			if v.Claim.Holder.Namespace == o.Enrollment.Namespace {
 				return fmt.Sprintf("enrollment %q already enrolls this user; only one may: delete one of them", v.Claim.Holder.Name)
 			}
 			return "another enrollment in a different namespace already enrolls this user; only one may"
 		})}
-	stallAlreadyEnrolled = &action{why: "a token no stored seed answers", out: stallWith(v1alpha1.ReasonAlreadyEnrolled,
+	stallAlreadyEnrolled = &action{why: "a token no stored seed answers", reason: v1alpha1.ReasonAlreadyEnrolled, out: stallWith(v1alpha1.ReasonAlreadyEnrolled,
 		func(o *Observation, v *View) string {
 			if !o.HasSeed() {
 				return fmt.Sprintf(
@@ -136,23 +140,23 @@ var (
 	deleteIt = &action{step: StepDeleteSeed, why: "nothing Cognito holds needs the stored seed"}
 	turnOff  = &action{step: StepTurnOff, why: "the stored seed answers: turn TOTP off"}
 
-	stallDisableOtherUser = &action{why: "the credentials sign in as another user", out: stallWith(v1alpha1.ReasonIdentityChanged,
+	stallDisableOtherUser = &action{why: "the credentials sign in as another user", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(*Observation, *View) string {
 			return "the credentials now sign in as another user; not turning that user's MFA off"
 		})}
 	// A rejected code proves nothing under clock skew, nor while an
 	// association is pending (VerifySoftwareToken checks that one): keep
 	// the seed; after the deletion timeout the Secret is retained.
-	retrySeedRefused = &action{why: "the stored seed was not accepted", out: func(*Observation, *View) error {
+	retrySeedRefused = &action{reason: v1alpha1.ReasonVerificationFailed, why: "the stored seed was not accepted", out: func(*Observation, *View) error {
 		return Retry(v1alpha1.ReasonVerificationFailed,
 			"Cognito did not accept the stored seed (clock skew, or an association pending): not turning MFA off, and keeping the Secret")
 	}}
-	stallDisableRefused = &action{why: "Cognito refuses to turn TOTP off", out: stallWith(v1alpha1.ReasonDisableRejected,
+	stallDisableRefused = &action{why: "Cognito refuses to turn TOTP off", reason: v1alpha1.ReasonDisableRejected, out: stallWith(v1alpha1.ReasonDisableRejected,
 		func(_ *Observation, v *View) string {
 			return fmt.Sprintf(
 				"Cognito refuses to turn software-token MFA off (does the user pool require MFA?): %s; the Secret is kept. After --deletion-timeout the operator falls back to Retain; set spec.deletionPolicy: Retain to delete the enrollment now and keep the Secret", v.Detail)
 		})}
-	stallStillChallenged = &action{why: "Cognito still challenges for TOTP", out: stallWith(v1alpha1.ReasonDisableRejected,
+	stallStillChallenged = &action{why: "Cognito still challenges for TOTP", reason: v1alpha1.ReasonDisableRejected, out: stallWith(v1alpha1.ReasonDisableRejected,
 		func(*Observation, *View) string {
 			return "Cognito accepted turning software-token MFA off, but still challenges the user for it (the pool requires MFA); the Secret is kept. After --deletion-timeout the operator falls back to Retain; set spec.deletionPolicy: Retain to delete the enrollment now"
 		})}

@@ -1,6 +1,9 @@
 package lifecycle
 
-import "github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+import (
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/conditions"
+)
 
 // Event is what a reconcile observes, beyond the phase: a trigger seen in
 // the observation, a gate met before signing in, or what a sign-in showed.
@@ -115,7 +118,7 @@ func DetectTrigger(o *Observation) Event {
 // until the spec or a referenced Secret's contents change.
 func stalledUnchanged(o *Observation) bool {
 	st := &o.Enrollment.Status
-	c := findCondition(st.Conditions, v1alpha1.ConditionStalled)
+	c := conditions.Get(st.Conditions, v1alpha1.ConditionStalled)
 	if c == nil || c.Status != "True" || st.ObservedGeneration != o.Enrollment.Generation || st.InputsFingerprint != o.In.Hash ||
 		locallyDerived[c.Reason] {
 		return false

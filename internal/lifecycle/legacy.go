@@ -34,6 +34,15 @@ var LegacyAnnotations = []string{legacyEnrolledGeneration, legacyEnrolledSpec, l
 	legacyRotateHandled, legacyUserPool, legacyUser, legacyUserSub, legacySignInName, legacyPendingVerifiedUntil,
 	legacyPendingFingerprint, legacyPendingInputs, legacyPendingRotate, legacyClientID, legacyAssociating, legacyRetainedFrom}
 
+func hasLegacy(a map[string]string) bool {
+	for _, k := range LegacyAnnotations {
+		if _, ok := a[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // fromLegacy reads the annotations as the releases before the record wrote
 // them. Chart 0.1.0's releases wrote the same keys but pending-rotate; the
 // first ones wrote no identity, which the record then lacks (such a seed is

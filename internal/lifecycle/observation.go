@@ -3,9 +3,8 @@ package lifecycle
 import (
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/conditions"
 )
 
 // Ownership is how the enrollment stands to the Secret its spec names.
@@ -144,24 +143,10 @@ func (o *Observation) NextRotation() *time.Time {
 	t := o.Record.Seed.EnrolledAt.Add(rot.Interval.Duration)
 	st := &o.Enrollment.Status
 	if st.NextRotationTime != nil && st.NextRotationTime.After(t) &&
-		conditionTrue(st.Conditions, v1alpha1.ConditionRotationFailed) {
+		conditions.IsTrue(st.Conditions, v1alpha1.ConditionRotationFailed) {
 		t = st.NextRotationTime.Time
 	}
 	return &t
-}
-
-func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
-}
-
-func conditionTrue(conds []metav1.Condition, t string) bool {
-	c := findCondition(conds, t)
-	return c != nil && c.Status == metav1.ConditionTrue
 }
 
 func (h Holder) String() string { return h.Namespace + "/" + h.Name }

@@ -97,14 +97,15 @@ type ErrUnreadable struct{ Why string }
 
 func (e *ErrUnreadable) Error() string { return e.Why }
 
-// ReadRecord is the record a Secret's annotations hold: the record
-// annotation, else the annotations earlier releases wrote (migrated on first
-// sight), else an empty record. A record this release cannot read (a newer
-// schema, or an edit that broke it) is an *ErrUnreadable: the operator then
-// acts on nothing it would say.
+// ReadRecord is the record a Secret's annotations hold: the annotations
+// earlier releases wrote, when there are any (every write of this release
+// removes them, so they are newer than a record beside them: an earlier
+// release wrote last), else the record annotation, else an empty record. A
+// record this release cannot read (a newer schema, or an edit that broke
+// it) is an *ErrUnreadable: the operator then acts on nothing it would say.
 func ReadRecord(annotations map[string]string) (Record, error) {
 	v, ok := annotations[v1alpha1.AnnotationRecord]
-	if !ok {
+	if !ok || hasLegacy(annotations) {
 		return fromLegacy(annotations), nil
 	}
 	var r Record

@@ -99,3 +99,15 @@ func TestNoAnnotationsIsAnEmptyRecord(t *testing.T) {
 		t.Fatalf("got %s, %v", got.Encode(), err)
 	}
 }
+
+// After a rollback, an earlier release wrote its annotations over a Secret
+// that has a record: they are the newer word, and win.
+func TestLegacyAnnotationsWrittenAfterTheRecordWin(t *testing.T) {
+	p := v1alpha1.OperatorPrefix
+	stale := Record{Identity: Identity{Pool: pool, User: "bot"}, Seed: Seed{Fingerprint: fp(seedA)}}
+	got, err := ReadRecord(map[string]string{v1alpha1.AnnotationRecord: stale.Encode(),
+		p + "secret-fingerprint": fp(seedB), p + "user-pool": pool, p + "user": "bot"})
+	if err != nil || got.Seed.Fingerprint != fp(seedB) {
+		t.Fatalf("read %s, %v: the stale record won", got.Encode(), err)
+	}
+}
