@@ -162,6 +162,9 @@ func writeRecording(dir string, rec recording) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.json", rec.Target, at.Format("20060102T150405Z"), rec.Region))
 	return path, os.WriteFile(path, append(b, '\n'), 0o644)
 }
