@@ -68,7 +68,7 @@ const stm = types.ChallengeNameTypeSoftwareTokenMfa
 func testProvisioning(t *testing.T, tg *target) {
 	sp, ok := tg.prov.(*sdkProvisioner)
 	if !ok {
-		t.Skip("the fake is set up through its Go API; the SDK Admin path runs on cognito-local and real Cognito")
+		t.Skip("the fake target is set up through its Go API; the SDK Admin path runs on cognito-local, real Cognito and the real path on the fake (TestConformanceRealPathOnFake)")
 	}
 	ctx := t.Context()
 	id, err := sp.createPool(ctx, poolOptional)

@@ -9,8 +9,10 @@
 // # Targets
 //
 //   - fake: internal/cognitofake served on loopback, in its strictest modes
-//     (one-time codes on; both token-replacement modes tested one after the
-//     other). Every behaviour must pass: the fake is the model of AWS that the
+//     (one-time codes on; where the fake has modes for what the documents
+//     leave open — token replacement, turning TOTP off where MFA is
+//     required, a reused code on VerifySoftwareToken — each tested one after
+//     the other). Every behaviour must pass: the fake is the model of AWS that the
 //     controller tests trust.
 //   - cognito-local: the npm emulator pinned in hack/cognito-local, started by
 //     internal/localenv, and reached directly (not through localenv's proxy,

@@ -282,8 +282,10 @@ func (s *sdkProvisioner) teardown(t *testing.T) {
 	}
 }
 
-// fakeProvisioner sets the fake up through its Go API: the fake serves only
-// the public operations, as the operator may use no other.
+// fakeProvisioner sets the fake target up through its Go API, which reaches
+// what the Admin API does not provision here (an SMS factor, a failing
+// trigger); TestConformanceRealPathOnFake provisions the fake through the
+// Admin API instead.
 type fakeProvisioner struct {
 	fake *cognitofake.Server
 	mu   sync.Mutex
