@@ -94,8 +94,8 @@ test-node: envtest-bins node-bins cognito-local helm ## The node suite (test/nod
 	$(GO_TEST_NODE)
 
 .PHONY: e2e-aws
-e2e-aws: envtest-bins ## The manager enrolls a user of a real, throw-away pool (needs COGNITO_CONFORMANCE_REGION and AWS credentials), and the conformance suite runs against it.
-	go test ./test/conformance/ -run 'TestRealEndToEnd|TestConformanceReal' -count=1 -v -timeout 30m
+e2e-aws: envtest-bins ## The manager enrolls users of real, throw-away pools (MFA required, a client secret, an e-mail alias, a rotation, Disable; needs COGNITO_CONFORMANCE_REGION and AWS credentials), and the conformance suite runs against them and records AWS's answers in test/conformance/testdata. make test runs the same path against the fake.
+	go test ./test/conformance/ -run '^(TestRealEndToEnd|TestConformanceReal)$$' -count=1 -v -timeout 30m
 
 .PHONY: unit
 unit: ## Run the tests that need no API server.

@@ -23,7 +23,7 @@ type accessClaims struct {
 	ClientID  string `json:"client_id"`
 	OriginJTI string `json:"origin_jti"`
 	TokenUse  string `json:"token_use"`
-	Scope     string `json:"scope"`
+	Scope     string `json:"scope,omitempty"`
 	AuthTime  int64  `json:"auth_time"`
 	Exp       int64  `json:"exp"`
 	Iat       int64  `json:"iat"`
@@ -37,10 +37,14 @@ type accessClaims struct {
 // map, as Cognito would by checking the signature.
 func (s *Server) newToken(p *Pool, c *AppClient, u *User) string {
 	now := s.now()
+	scope := accessScope
+	if p.DropsAdminScope {
+		scope = "" // customized away by a pre token generation trigger
+	}
 	header, _ := json.Marshal(map[string]string{"kid": "fake-" + p.ID, "alg": "RS256"})
 	payload, _ := json.Marshal(accessClaims{
 		Sub: u.Sub, Iss: issuer(p.ID), ClientID: c.ID, OriginJTI: newUUID(),
-		TokenUse: "access", Scope: accessScope,
+		TokenUse: "access", Scope: scope,
 		AuthTime: now.Unix(), Exp: now.Add(c.AccessTokenValidity).Unix(), Iat: now.Unix(),
 		JTI: newUUID(), Username: u.Username,
 	})
@@ -51,16 +55,28 @@ func (s *Server) newToken(p *Pool, c *AppClient, u *User) string {
 	enc := base64.RawURLEncoding
 	t := enc.EncodeToString(header) + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString(sig)
 	s.remember(t)
-	s.tokens[t] = &token{user: u, pool: p, expires: now.Add(c.AccessTokenValidity)}
+	s.tokens[t] = &token{user: u, pool: p, expires: now.Add(c.AccessTokenValidity), adminScope: scope != ""}
 	return t
 }
 
 // issuer is the iss claim of a pool's tokens. Pool ids that name no region
-// (local_x, as emulators use) get us-east-1.
+// (local_x, as emulators use) get us-east-1. The China Regions (cn-north-1,
+// cn-northwest-1) are in the aws-cn partition, whose domain is
+// amazonaws.com.cn (developer guide, the China Regions' endpoints).
 func issuer(poolID string) string {
 	region := "us-east-1"
 	if prefix, _, ok := strings.Cut(poolID, "_"); ok && regionPrefix.MatchString(prefix) {
 		region = prefix
 	}
-	return "https://cognito-idp." + region + ".amazonaws.com/" + poolID
+	return "https://cognito-idp." + region + "." + PartitionDomain(region) + "/" + poolID
+}
+
+// PartitionDomain is the DNS suffix of a Region's partition: amazonaws.com.cn
+// in China, amazonaws.com elsewhere Cognito runs (the aws and aws-us-gov
+// partitions).
+func PartitionDomain(region string) string {
+	if strings.HasPrefix(region, "cn-") {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
 }

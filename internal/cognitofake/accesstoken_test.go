@@ -107,3 +107,39 @@ func TestAlteredTokenIsRejected(t *testing.T) {
 	_, err := api.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(strings.Join(parts, "."))})
 	wantAPIError(t, err, "NotAuthorizedException", "Invalid Access Token")
 }
+
+// The China Regions' pools issue tokens under amazonaws.com.cn.
+func TestIssuerByPartition(t *testing.T) {
+	fake, _ := start(t)
+	for pool, want := range map[string]string{
+		"cn-north-1_Cn":     "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_Cn",
+		"cn-northwest-1_Cn": "https://cognito-idp.cn-northwest-1.amazonaws.com.cn/cn-northwest-1_Cn",
+		"us-gov-west-1_Gov": "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_Gov",
+		"eu-west-1_Eu":      "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Eu",
+	} {
+		fake.CreatePool(pool, cognitofake.MFAOff, true)
+		fake.CreateClient(cognitofake.AppClient{ID: "app-" + pool, PoolID: pool})
+		fake.CreateUser(pool, cognitofake.User{Username: "u", Password: "pw-u-123456"})
+		if got := decodeJWT(t, fake.IssueAccessToken("app-"+pool, "u"))["iss"]; got != want {
+			t.Errorf("iss %v, want %s", got, want)
+		}
+	}
+}
+
+// Access-token customization that drops aws.cognito.signin.user.admin makes
+// the user's own operations refuse the token.
+func TestTokenWithoutAdminScope(t *testing.T) {
+	fake, api := start(t)
+	fake.CreatePool("us-east-1_Sc", cognitofake.MFAOptional, true)
+	fake.UpdatePool("us-east-1_Sc", func(p *cognitofake.Pool) { p.DropsAdminScope = true })
+	fake.CreateClient(cognitofake.AppClient{ID: "app", PoolID: "us-east-1_Sc"})
+	fake.CreateUser("us-east-1_Sc", cognitofake.User{Username: "u", Password: "pw-u-123456"})
+	token := fake.IssueAccessToken("app", "u")
+	if _, ok := decodeJWT(t, token)["scope"]; ok {
+		t.Fatalf("the token still has a scope claim")
+	}
+	_, err := api.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(token)})
+	wantAPIError(t, err, "NotAuthorizedException", "Access Token does not have required scopes")
+	_, err = api.AssociateSoftwareToken(ctx, &cip.AssociateSoftwareTokenInput{AccessToken: aws.String(token)})
+	wantAPIError(t, err, "NotAuthorizedException", "Access Token does not have required scopes")
+}

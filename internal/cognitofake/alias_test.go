@@ -38,7 +38,7 @@ func TestSignInByAliasWithClientSecret(t *testing.T) {
 	_, err := api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: aws.String("app"),
 		AuthParameters: map[string]string{"USERNAME": email, "PASSWORD": "pw-frank-123", "SECRET_HASH": cognito.SecretHash(secret, canonical, "app")}})
 	wantAPIError(t, err, "NotAuthorizedException", "Unable to verify secret hash for client app")
-	out, err := signIn(api, "app", secret, "FRANK@example.com", "pw-frank-123") // e-mail aliases ignore case
+	out, err := signIn(api, "app", secret, email, "pw-frank-123")
 	if err != nil {
 		t.Fatal(err)
 	}

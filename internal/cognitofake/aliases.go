@@ -9,20 +9,35 @@ import (
 // pool's UsernameAttributes allow. Cognito answers a challenge only under the
 // canonical username (ChallengeParameters.USER_ID_FOR_SRP), so only
 // InitiateAuth resolves aliases.
+//
+// Case follows UsernameConfiguration.CaseSensitive (API reference
+// UsernameConfigurationType): by default usernames and aliases match exactly;
+// only a case-insensitive pool folds both.
 func (p *Pool) lookup(name string) *User {
 	if u := p.users[name]; u != nil {
 		return u
 	}
-	if name == "" || !slices.Contains(p.UsernameAttributes, "email") {
+	if name == "" {
+		return nil
+	}
+	alias := slices.Contains(p.UsernameAttributes, "email")
+	if !alias && !p.UsernameCaseInsensitive {
 		return nil
 	}
 	for _, u := range p.users {
-		// E-mail aliases match case-insensitively, as Cognito's do.
-		if u.Email != "" && strings.EqualFold(u.Email, name) {
+		if p.sameName(u.Username, name) || alias && u.Email != "" && p.sameName(u.Email, name) {
 			return u
 		}
 	}
 	return nil
+}
+
+// sameName compares names as the pool's case sensitivity says.
+func (p *Pool) sameName(a, b string) bool {
+	if p.UsernameCaseInsensitive {
+		return strings.EqualFold(a, b)
+	}
+	return a == b
 }
 
 // checkChallengeUser holds a challenge answer to the session's canonical
@@ -36,9 +51,9 @@ func checkChallengeUser(c *AppClient, sess *session, params map[string]string) *
 		if params["USERNAME"] != canonical {
 			return notAuthorized("Unable to verify secret hash for client " + c.ID)
 		}
-		return checkSecretHash(c, canonical, params)
+		return checkSecretHash(c, canonical, params, secretHashNotReceived)
 	}
-	if params["USERNAME"] != canonical {
+	if !sess.pool.sameName(params["USERNAME"], canonical) {
 		return errSessionInvalid
 	}
 	return nil

@@ -41,8 +41,19 @@ var (
 	errTokenInvalid      = notAuthorized("Invalid Access Token")
 	errSessionExpired    = notAuthorized("Invalid session for the user, session is expired.")
 	errSessionInvalid    = notAuthorized("Invalid session for the user.")
+	errSessionReused     = notAuthorized("Invalid session for the user, session can only be used once.")
+	errLockedOut         = notAuthorized("Password attempts exceeded")
+	errMissingScope      = notAuthorized("Access Token does not have required scopes")
+	errTOTPNotSetUp      = invalidParameter("User has not set up software token mfa")
+	errTOTPNotVerified   = invalidParameter("User has not verified software token mfa")
 	errUserNotFound      = errf("UserNotFoundException", "User does not exist.")
 	errCodeMismatch      = errf("CodeMismatchException", "Invalid code received for user")
 	errEnableMismatch    = errf("EnableSoftwareTokenMFAException", "Code mismatch and fail enable Software Token MFA")
 	errTOTPNotEnabled    = errf("SoftwareTokenMFANotFoundException", "Software Token MFA has not been enabled by the userPool.")
 )
+
+// errNoDeliveryConfig is the Admin API's refusal to enable a factor the user
+// cannot receive (aws/aws-sdk-js-v3#4645, for SOFTWARE_TOKEN_MFA).
+func errNoDeliveryConfig(factor string) *apiError {
+	return invalidParameter("User does not have delivery config set to turn on " + factor)
+}

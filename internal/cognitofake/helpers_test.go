@@ -94,3 +94,52 @@ func wantAPIError(t *testing.T, err error, code, msg string) {
 		t.Fatalf("got %v, want %s %q", err, code, msg)
 	}
 }
+
+// setTOTP is SetUserMFAPreference for the software token only.
+func setTOTP(api *cip.Client, accessToken string, enabled, preferred bool) error {
+	_, err := api.SetUserMFAPreference(ctx, &cip.SetUserMFAPreferenceInput{AccessToken: aws.String(accessToken),
+		SoftwareTokenMfaSettings: &types.SoftwareTokenMfaSettingsType{Enabled: enabled, PreferredMfa: preferred}})
+	return err
+}
+
+// mfaList is GetUser's UserMFASettingList and PreferredMfaSetting.
+func mfaList(t *testing.T, api *cip.Client, accessToken string) ([]string, string) {
+	t.Helper()
+	out, err := api.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(accessToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.UserMFASettingList, aws.ToString(out.PreferredMfaSetting)
+}
+
+// challengeOf signs in and returns the challenge ("" for tokens).
+func challengeOf(t *testing.T, api *cip.Client, client, username, password string) types.ChallengeNameType {
+	t.Helper()
+	out, err := signIn(api, client, "", username, password)
+	if err != nil {
+		t.Fatalf("sign-in as %s: %v", username, err)
+	}
+	return out.ChallengeName
+}
+
+// admin is a signed client for the fake's Admin operations.
+func admin(fake *cognitofake.Server) *cip.Client {
+	return cip.New(cip.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL()), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDFAKE", SecretAccessKey: "fake-secret-key"}, nil
+		})})
+}
+
+func respond(api *cip.Client, name types.ChallengeNameType, session string, params map[string]string) (*cip.RespondToAuthChallengeOutput, error) {
+	return api.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String("app"),
+		ChallengeName: name, Session: aws.String(session), ChallengeResponses: params})
+}
+
+// addPool creates a pool that has TOTP on, its app client "app", and users.
+func addPool(fake *cognitofake.Server, id, mfa string, users ...cognitofake.User) {
+	fake.CreatePool(id, mfa, true)
+	fake.CreateClient(cognitofake.AppClient{ID: "app", PoolID: id})
+	for _, u := range users {
+		fake.CreateUser(id, u)
+	}
+}

@@ -47,6 +47,42 @@ func (s *Server) acceptCode(u *User, secret, code string) (bool, *apiError) {
 	return true, nil
 }
 
+// ReusedCodeMode is what VerifySoftwareToken answers to a code it accepted
+// before: undocumented, as the SDK declares ExpiredCodeException on
+// RespondToAuthChallenge only.
+type ReusedCodeMode int
+
+const (
+	// ReusedCodeMismatch refuses it as a wrong code
+	// (EnableSoftwareTokenMFAException): a client cannot tell reuse from a
+	// wrong seed. The default, the harder reading for a client.
+	ReusedCodeMismatch ReusedCodeMode = iota
+	// ReusedCodeExpired refuses it as a SOFTWARE_TOKEN_MFA answer is refused:
+	// ExpiredCodeException "Your software token has already been used once."
+	ReusedCodeExpired
+)
+
+// SetReusedVerifyCode chooses what VerifySoftwareToken answers to a reused
+// code while one-time codes are on.
+func (s *Server) SetReusedVerifyCode(m ReusedCodeMode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reusedVerify = m
+}
+
+// acceptVerifyCode is acceptCode for VerifySoftwareToken: a wrong code is
+// EnableSoftwareTokenMFAException, a reused one as SetReusedVerifyCode says.
+func (s *Server) acceptVerifyCode(u *User, secret, code string) *apiError {
+	ok, e := s.acceptCode(u, secret, code)
+	switch {
+	case e != nil && s.reusedVerify == ReusedCodeExpired:
+		return e
+	case e != nil || !ok:
+		return errEnableMismatch
+	}
+	return nil
+}
+
 // matchStep is the step, within one of now's, whose code for secret is code.
 func matchStep(secret, code string, now time.Time) (int64, bool) {
 	if secret == "" {

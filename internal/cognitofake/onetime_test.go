@@ -19,9 +19,7 @@ func oneTimeFixture(t *testing.T, oneTime bool) (*cognitofake.Server, *cip.Clien
 	fake, api := start(t)
 	clk := newClock(fake)
 	fake.SetOneTimeCodes(oneTime)
-	fake.CreatePool("us-east-1_O", cognitofake.MFAOn, true)
-	fake.CreateClient(cognitofake.AppClient{ID: "app", PoolID: "us-east-1_O"})
-	fake.CreateUser("us-east-1_O", cognitofake.User{Username: "lee", Password: "pw-lee-1234"})
+	addPool(fake, "us-east-1_O", cognitofake.MFAOn, cognitofake.User{Username: "lee", Password: "pw-lee-1234"})
 	fake.SetVerifiedToken("us-east-1_O", "lee", oldSecret)
 	token := fake.IssueAccessToken("app", "lee")
 	assoc, err := api.AssociateSoftwareToken(ctx, &cip.AssociateSoftwareTokenInput{AccessToken: aws.String(token)})
@@ -39,9 +37,10 @@ func oneTimeFixture(t *testing.T, oneTime bool) (*cognitofake.Server, *cip.Clien
 func TestOneTimeCodes(t *testing.T) {
 	_, api, clk, token, secret, used := oneTimeFixture(t, true)
 
-	// Verifying again with the same code: refused.
+	// Verifying again with the same code: refused, by default as a wrong
+	// code (TestReusedCodeOnVerify has both modes).
 	_, err := verify(api, token, used)
-	wantAPIError(t, err, "ExpiredCodeException", usedMessage)
+	wantAPIError(t, err, "EnableSoftwareTokenMFAException", "Code mismatch")
 
 	// Signing in with it, across operations: refused, and the session survives.
 	out, err := signIn(api, "app", "", "lee", "pw-lee-1234")
@@ -70,6 +69,52 @@ func TestOneTimeCodes(t *testing.T) {
 	wantAPIError(t, err, "CodeMismatchException", "")
 	if _, err := answerTOTP(api, "app", aws.ToString(out.Session), "lee", code(t, secret, clk.Now())); err != nil {
 		t.Fatalf("a fresh code after the window: %v", err)
+	}
+}
+
+// What VerifySoftwareToken answers to a reused code is undocumented: each
+// mode, on both paths, refuses it without spoiling the association or the
+// session, and a fresh code then verifies.
+func TestReusedCodeOnVerify(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mode      cognitofake.ReusedCodeMode
+		code, msg string
+	}{
+		{"mismatch (default)", cognitofake.ReusedCodeMismatch, "EnableSoftwareTokenMFAException", "Code mismatch and fail enable Software Token MFA"},
+		{"expired", cognitofake.ReusedCodeExpired, "ExpiredCodeException", usedMessage},
+	} {
+		t.Run(tc.name+"/access token", func(t *testing.T) {
+			fake, api, clk, token, secret, used := oneTimeFixture(t, true)
+			fake.SetReusedVerifyCode(tc.mode)
+			_, err := verify(api, token, used)
+			wantAPIError(t, err, tc.code, tc.msg)
+			if _, err := verify(api, token, code(t, secret, clk.Now().Add(totp.Period))); err != nil {
+				t.Fatalf("a fresh code after the refusal: %v", err)
+			}
+		})
+		t.Run(tc.name+"/session", func(t *testing.T) {
+			fake, api := start(t)
+			clk := newClock(fake)
+			fake.SetOneTimeCodes(true)
+			fake.SetReusedVerifyCode(tc.mode)
+			addPool(fake, "us-east-1_O", cognitofake.MFAOn, cognitofake.User{Username: "ola", Password: "pw-ola-1234"})
+			assoc := associateBySession(t, api, "ola", "pw-ola-1234")
+			secret := aws.ToString(assoc.SecretCode)
+			// A code of this user accepted before (by a verification of the
+			// same seed through another path) is refused on the session path.
+			fake.SetVerifiedToken("us-east-1_O", "ola", secret)
+			used := code(t, secret, clk.Now())
+			if _, err := verify(api, fake.IssueAccessToken("app", "ola"), used); err != nil {
+				t.Fatal(err)
+			}
+			_, err := api.VerifySoftwareToken(ctx, &cip.VerifySoftwareTokenInput{Session: assoc.Session, UserCode: aws.String(used)})
+			wantAPIError(t, err, tc.code, tc.msg)
+			fresh := code(t, secret, clk.Now().Add(totp.Period))
+			if _, err := api.VerifySoftwareToken(ctx, &cip.VerifySoftwareTokenInput{Session: assoc.Session, UserCode: aws.String(fresh)}); err != nil {
+				t.Fatalf("the session after the refusal: %v", err)
+			}
+		})
 	}
 }
 
@@ -114,17 +159,8 @@ func TestOneTimeCodesAcrossTheMFASetupChain(t *testing.T) {
 	fake, api := start(t)
 	clk := newClock(fake)
 	fake.SetOneTimeCodes(true)
-	fake.CreatePool("us-east-1_O", cognitofake.MFAOn, true)
-	fake.CreateClient(cognitofake.AppClient{ID: "app", PoolID: "us-east-1_O"})
-	fake.CreateUser("us-east-1_O", cognitofake.User{Username: "ola", Password: "pw-ola-1234"})
-	out, err := signIn(api, "app", "", "ola", "pw-ola-1234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	assoc, err := api.AssociateSoftwareToken(ctx, &cip.AssociateSoftwareTokenInput{Session: out.Session})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addPool(fake, "us-east-1_O", cognitofake.MFAOn, cognitofake.User{Username: "ola", Password: "pw-ola-1234"})
+	assoc := associateBySession(t, api, "ola", "pw-ola-1234")
 	used := code(t, aws.ToString(assoc.SecretCode), clk.Now())
 	ver, err := api.VerifySoftwareToken(ctx, &cip.VerifySoftwareTokenInput{Session: assoc.Session, UserCode: aws.String(used)})
 	if err != nil {
@@ -135,7 +171,7 @@ func TestOneTimeCodesAcrossTheMFASetupChain(t *testing.T) {
 		ChallengeResponses: map[string]string{"USERNAME": "ola"}}); err != nil {
 		t.Fatal(err)
 	}
-	out, err = signIn(api, "app", "", "ola", "pw-ola-1234")
+	out, err := signIn(api, "app", "", "ola", "pw-ola-1234")
 	if err != nil {
 		t.Fatal(err)
 	}

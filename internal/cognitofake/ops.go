@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
+	"slices"
 )
 
 var userCodePattern = regexp.MustCompile(`^[0-9]{6}$`)
@@ -37,19 +38,26 @@ func (s *Server) initiateAuth(body []byte) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if in.AuthFlow != "USER_PASSWORD_AUTH" {
+	if in.AuthFlow != "USER_PASSWORD_AUTH" || !c.allows("ALLOW_USER_PASSWORD_AUTH") {
 		return nil, invalidParameter(in.AuthFlow + " flow not enabled for this client")
 	}
 	// SECRET_HASH is of whatever USERNAME was sent, alias or not.
 	username := in.AuthParameters["USERNAME"]
-	if e := checkSecretHash(c, username, in.AuthParameters); e != nil {
+	if e := checkSecretHash(c, username, in.AuthParameters, secretNotReceived); e != nil {
 		return nil, e
 	}
 	u := p.lookup(username)
 	if u == nil {
 		return nil, errUserNotFound
 	}
+	if e := s.lockedOut(u); e != nil {
+		return nil, e
+	}
+	if e := s.lambdaFault(p, u, TriggerPreAuthentication); e != nil {
+		return nil, e
+	}
 	if u.Password != in.AuthParameters["PASSWORD"] {
+		s.failedAttempt(u)
 		return nil, errIncorrectPassword
 	}
 	switch u.Status {
@@ -60,41 +68,25 @@ func (s *Server) initiateAuth(body []byte) (any, *apiError) {
 	case StatusForceChangePassword:
 		return s.challenge(p, c, u, "NEW_PASSWORD_REQUIRED", ""), nil
 	}
-	return s.mfaStep(p, c, u), nil
+	if next := p.nextStep(u); next != "" {
+		return s.challenge(p, c, u, next, ""), nil
+	}
+	return s.signedIn(p, c, u)
 }
 
-// mfaStep decides what follows a correct password, as Cognito does.
-func (s *Server) mfaStep(p *Pool, c *AppClient, u *User) *authResult {
-	if p.MFA != MFAOff {
-		totpOn := u.totpSecret != "" && (u.totpEnabled || p.MFA == MFAOn)
-		switch {
-		case totpOn && u.SMSMFA && !u.totpPreferred:
-			return s.challenge(p, c, u, "SELECT_MFA_TYPE", "")
-		case totpOn:
-			return s.challenge(p, c, u, "SOFTWARE_TOKEN_MFA", "")
-		case u.SMSMFA:
-			return s.challenge(p, c, u, "SMS_MFA", "")
-		case p.MFA == MFAOn:
-			return s.challenge(p, c, u, "MFA_SETUP", "")
-		}
-	}
-	return s.tokensFor(p, c, u)
+// allows reports whether the client's ExplicitAuthFlows allow a flow.
+func (c *AppClient) allows(flow string) bool {
+	return c.ExplicitAuthFlows == nil || slices.Contains(c.ExplicitAuthFlows, flow)
 }
 
-func (s *Server) challenge(p *Pool, c *AppClient, u *User, name, stage string) *authResult {
-	params := map[string]string{"USER_ID_FOR_SRP": u.Username}
-	// The factors on offer, as a JSON list in a string, the way Cognito sends them.
-	switch {
-	case name == "SELECT_MFA_TYPE":
-		params["MFAS_CAN_CHOOSE"] = `["SMS_MFA","SOFTWARE_TOKEN_MFA"]`
-	case name == "MFA_SETUP" && p.SoftwareTokenMFA:
-		params["MFAS_CAN_SETUP"] = `["SOFTWARE_TOKEN_MFA"]`
+// signedIn ends a sign-in: the pre token generation trigger runs, the
+// lockout count is cleared (assumed), and tokens are issued.
+func (s *Server) signedIn(p *Pool, c *AppClient, u *User) (*authResult, *apiError) {
+	if e := s.lambdaFault(p, u, TriggerPreTokenGeneration); e != nil {
+		return nil, e
 	}
-	return &authResult{
-		ChallengeName:       name,
-		ChallengeParameters: params,
-		Session:             s.newSession(p, c, u, name, stage),
-	}
+	u.lockout = lockout{}
+	return s.tokensFor(p, c, u), nil
 }
 
 func (s *Server) tokensFor(p *Pool, c *AppClient, u *User) *authResult {
@@ -127,7 +119,7 @@ func (s *Server) respondToAuthChallenge(body []byte) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if e := secretMissing(c, in.ChallengeResponses); e != nil {
+	if e := secretMissing(c, in.ChallengeResponses, secretHashNotReceived); e != nil {
 		return nil, e
 	}
 	sess, e := s.liveSession(in.Session)
@@ -141,30 +133,35 @@ func (s *Server) respondToAuthChallenge(body []byte) (any, *apiError) {
 		return nil, e
 	}
 	u := sess.user
+	if e := s.lockedOut(u); e != nil {
+		return nil, e
+	}
 	switch in.ChallengeName {
 	case "MFA_SETUP":
 		if sess.stage != "verified" {
 			return nil, invalidParameter("Software token has not been verified for this session")
 		}
-		delete(s.sessions, in.Session)
-		return s.tokensFor(p, c, u), nil
-	case "SOFTWARE_TOKEN_MFA":
+		s.spend(in.Session)
+		return s.signedIn(p, c, u)
+	case FactorTOTP:
 		s.remember(in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"])
 		ok, e := s.acceptCode(u, u.totpSecret, in.ChallengeResponses["SOFTWARE_TOKEN_MFA_CODE"])
 		if e != nil {
 			return nil, e
 		}
 		if !ok {
+			s.failedAttempt(u)
 			return nil, errCodeMismatch
 		}
-		delete(s.sessions, in.Session)
-		return s.tokensFor(p, c, u), nil
+		s.spend(in.Session)
+		return s.signedIn(p, c, u)
 	case "SELECT_MFA_TYPE":
-		if in.ChallengeResponses["ANSWER"] != "SOFTWARE_TOKEN_MFA" {
-			return nil, invalidParameter("the fake answers SELECT_MFA_TYPE with SOFTWARE_TOKEN_MFA only")
+		answer := in.ChallengeResponses["ANSWER"]
+		if !p.selectable(u, answer) {
+			return nil, invalidParameter("Invalid ANSWER " + answer + " for SELECT_MFA_TYPE")
 		}
-		delete(s.sessions, in.Session)
-		return s.challenge(p, c, u, "SOFTWARE_TOKEN_MFA", ""), nil
+		s.spend(in.Session)
+		return s.challenge(p, c, u, answer, ""), nil
 	}
 	return nil, invalidParameter("the fake does not answer " + in.ChallengeName)
 }
@@ -190,12 +187,12 @@ func (s *Server) associateSoftwareToken(body []byte) (any, *apiError) {
 		if !sess.pool.SoftwareTokenMFA {
 			return nil, errTOTPNotEnabled
 		}
-		delete(s.sessions, in.Session)
+		s.spend(in.Session)
 		next := s.newSession(sess.pool, sess.client, sess.user, "MFA_SETUP", "associated")
 		s.sessions[next].pending = secret
 		return map[string]string{"SecretCode": secret, "Session": next}, nil
 	}
-	t, e := s.liveToken(in.AccessToken)
+	t, e := s.userToken(in.AccessToken)
 	if e != nil {
 		return nil, e
 	}
@@ -241,19 +238,18 @@ func (s *Server) verifySoftwareToken(body []byte) (any, *apiError) {
 			// The session stays usable, as after a wrong code.
 			return map[string]string{"Status": "ERROR"}, nil
 		}
-		ok, e := s.acceptCode(u, sess.pending, in.UserCode)
-		if e != nil {
+		if e := s.acceptVerifyCode(u, sess.pending, in.UserCode); e != nil {
 			return nil, e
 		}
-		if !ok {
-			return nil, errEnableMismatch
-		}
-		u.totpSecret, u.pendingSecret, u.totpEnabled, u.deviceName = sess.pending, "", true, in.FriendlyDeviceName
-		delete(s.sessions, in.Session)
+		// Registered, not enabled: GetUser lists no factor until
+		// SetUserMFAPreference (aws/aws-sdk#693, aws-sdk-java-v2#4869), yet
+		// a pool that requires MFA challenges the token (nextStep).
+		u.totpSecret, u.pendingSecret, u.deviceName = sess.pending, "", in.FriendlyDeviceName
+		s.spend(in.Session)
 		next := s.newSession(sess.pool, sess.client, u, "MFA_SETUP", "verified")
 		return map[string]string{"Status": "SUCCESS", "Session": next}, nil
 	}
-	t, e := s.liveToken(in.AccessToken)
+	t, e := s.userToken(in.AccessToken)
 	if e != nil {
 		return nil, e
 	}
@@ -270,12 +266,8 @@ func (s *Server) verifySoftwareToken(body []byte) (any, *apiError) {
 	if s.takeVerifyStatusError(u.Username) {
 		return map[string]string{"Status": "ERROR"}, nil
 	}
-	ok, e := s.acceptCode(u, target, in.UserCode)
-	if e != nil {
+	if e := s.acceptVerifyCode(u, target, in.UserCode); e != nil {
 		return nil, e
-	}
-	if !ok {
-		return nil, errEnableMismatch
 	}
 	u.totpSecret, u.pendingSecret = target, ""
 	if in.FriendlyDeviceName != "" {
@@ -284,66 +276,36 @@ func (s *Server) verifySoftwareToken(body []byte) (any, *apiError) {
 	return map[string]string{"Status": "SUCCESS"}, nil
 }
 
-func (s *Server) setUserMFAPreference(body []byte) (any, *apiError) {
-	var in struct {
-		AccessToken              string
-		SoftwareTokenMfaSettings *struct{ Enabled, PreferredMfa bool }
-	}
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	t, e := s.liveToken(in.AccessToken)
-	if e != nil {
-		return nil, e
-	}
-	st := in.SoftwareTokenMfaSettings
-	if st == nil {
-		return map[string]string{}, nil
-	}
-	u := t.user
-	if st.Enabled && u.totpSecret == "" {
-		return nil, invalidParameter("User has not verified software token mfa")
-	}
-	if !st.Enabled && t.pool.MFA == MFAOn && !u.SMSMFA {
-		if s.ignoreRequiredDisable {
-			// Reports say AWS answers 200 and changes nothing here.
-			return map[string]string{}, nil
-		}
-		return nil, invalidParameter("MFA is required for this user pool: software token MFA cannot be disabled")
-	}
-	u.totpEnabled, u.totpPreferred = st.Enabled, st.Enabled && st.PreferredMfa
-	return map[string]string{}, nil
-}
-
 func (s *Server) getUser(body []byte) (any, *apiError) {
 	var in struct{ AccessToken string }
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	t, e := s.liveToken(in.AccessToken)
+	t, e := s.userToken(in.AccessToken)
 	if e != nil {
 		return nil, e
 	}
-	u := t.user
+	return userView(t.user), nil
+}
+
+// userView is what GetUser and AdminGetUser tell of a user.
+// UserMFASettingList lists the enabled factors only: nothing shows a token
+// that is registered but not enabled.
+func userView(u *User) map[string]any {
 	attrs := []map[string]string{{"Name": "sub", "Value": u.Sub}}
-	if u.Email != "" {
-		attrs = append(attrs, map[string]string{"Name": "email", "Value": u.Email})
+	for _, a := range [][2]string{{"email", u.Email}, {"phone_number", u.PhoneNumber}} {
+		if a[1] != "" {
+			attrs = append(attrs, map[string]string{"Name": a[0], "Value": a[1]})
+		}
 	}
 	out := map[string]any{"Username": u.Username, "UserAttributes": attrs}
-	var list []string
-	if u.SMSMFA {
-		list = append(list, "SMS_MFA")
-	}
-	if u.totpEnabled {
-		list = append(list, "SOFTWARE_TOKEN_MFA")
-	}
-	if len(list) > 0 {
+	if list := u.listed(); len(list) > 0 {
 		out["UserMFASettingList"] = list
 	}
-	if u.totpPreferred {
-		out["PreferredMfaSetting"] = "SOFTWARE_TOKEN_MFA"
+	if pref := u.preferred(); pref != "" {
+		out["PreferredMfaSetting"] = pref
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) appClient(id string) (*AppClient, *Pool, *apiError) {
@@ -361,6 +323,9 @@ func (s *Server) appClient(id string) (*AppClient, *Pool, *apiError) {
 func (s *Server) liveSession(id string) (*session, *apiError) {
 	sess := s.sessions[id]
 	if sess == nil {
+		if s.spent[id] {
+			return nil, errSessionReused // amplify-js#13123
+		}
 		return nil, errSessionInvalid
 	}
 	if s.now().After(sess.expires) {
@@ -368,6 +333,12 @@ func (s *Server) liveSession(id string) (*session, *apiError) {
 		return nil, errSessionExpired
 	}
 	return sess, nil
+}
+
+// spend ends a session that was used: sent again, it is refused as reused.
+func (s *Server) spend(id string) {
+	delete(s.sessions, id)
+	s.spent[id] = true
 }
 
 func (s *Server) liveToken(t string) (*token, *apiError) {
@@ -384,19 +355,39 @@ func (s *Server) liveToken(t string) (*token, *apiError) {
 	return tok, nil
 }
 
+// userToken is liveToken for the user's own operations, which need the
+// aws.cognito.signin.user.admin scope.
+func (s *Server) userToken(t string) (*token, *apiError) {
+	tok, e := s.liveToken(t)
+	if e == nil && !tok.adminScope {
+		return nil, errMissingScope
+	}
+	return tok, e
+}
+
+// How a missing SECRET_HASH is worded: InitiateAuth "Client <id> is
+// configured for secret but secret was not received" (AWS CLI transcripts),
+// RespondToAuthChallenge "Client <id> is configured with secret but
+// SECRET_HASH was not received" (amazon-cognito-identity-dart-2#249,
+// amplify-android#2504).
+const (
+	secretNotReceived     = " is configured for secret but secret was not received"
+	secretHashNotReceived = " is configured with secret but SECRET_HASH was not received"
+)
+
 // secretMissing refuses a request without SECRET_HASH to a client with a secret.
-func secretMissing(c *AppClient, params map[string]string) *apiError {
+func secretMissing(c *AppClient, params map[string]string, wording string) *apiError {
 	if _, ok := params["SECRET_HASH"]; c.Secret != "" && !ok {
-		return notAuthorized("Client " + c.ID + " is configured for secret but secret was not received")
+		return notAuthorized("Client " + c.ID + wording)
 	}
 	return nil
 }
 
-func checkSecretHash(c *AppClient, username string, params map[string]string) *apiError {
+func checkSecretHash(c *AppClient, username string, params map[string]string, missing string) *apiError {
 	if c.Secret == "" {
 		return nil
 	}
-	if e := secretMissing(c, params); e != nil {
+	if e := secretMissing(c, params, missing); e != nil {
 		return e
 	}
 	got := params["SECRET_HASH"]

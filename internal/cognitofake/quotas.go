@@ -1,6 +1,9 @@
 package cognitofake
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Cognito's request-rate quotas are per account and Region and per category
 // of operation ([QUOTAS] in docs/cognito-fidelity.md); a request beyond its
@@ -35,38 +38,84 @@ var operationCategory = map[string]string{
 	"AssociateSoftwareToken": CategoryUserUpdate,
 	"VerifySoftwareToken":    CategoryUserUpdate,
 	"SetUserMFAPreference":   CategoryUserUpdate,
+	// The Admin operations the fake serves that act on a user's MFA.
+	"AdminGetUser":              CategoryUserRead,
+	"AdminSetUserMFAPreference": CategoryUserUpdate,
+	"AdminDeleteSoftwareToken":  CategoryUserUpdate,
+}
+
+// Per-user limits: besides the account's categories, each user may make 10
+// reads and 10 writes a second, not adjustable (archived developer guide
+// doc_source/limits.md; current quotas page). The fake counts the UserRead
+// operations as reads and the UserUpdate ones as writes; sign-in operations
+// are not counted per user (assumed).
+const (
+	PerUserReads  = "PerUserRead"
+	PerUserWrites = "PerUserWrite"
+)
+
+// DocumentedPerUserQuotas are the per-user limits, requests per second.
+var DocumentedPerUserQuotas = map[string]int{PerUserReads: 10, PerUserWrites: 10}
+
+// perUserKind is the per-user limit an operation counts against ("" for none).
+func perUserKind(category string) string {
+	switch category {
+	case CategoryUserRead:
+		return PerUserReads
+	case CategoryUserUpdate:
+		return PerUserWrites
+	}
+	return ""
 }
 
 // quotas is the fake's rate enforcement: a one-second sliding window per
-// category. The zero value enforces nothing.
+// category, and per user and kind. The zero value enforces nothing.
 type quotas struct {
 	rps       map[string]int
+	perUser   map[string]int    // PerUserReads, PerUserWrites
 	category  map[string]string // overrides of operationCategory
 	accepted  map[string][]time.Time
 	throttled map[string]int
 }
 
-// over records a request to op at now, and says whether a quota refuses it.
-// Every applicable bucket must have room; only then does each count it.
-func (q *quotas) over(op string, now time.Time) bool {
-	buckets := []string{q.categoryOf(op), allOperations}
+// needsUser reports whether over needs the request's user.
+func (q *quotas) needsUser() bool { return len(q.perUser) > 0 }
+
+// over records a request to op made as user at now, and says whether a
+// quota refuses it. Every applicable bucket must have room; only then does
+// each count it. A per-user bucket is named kind + "/" + user; its limit is
+// the kind's, and its refusals are counted under the kind.
+func (q *quotas) over(op, user string, now time.Time) bool {
+	category := q.categoryOf(op)
+	buckets := []string{category, allOperations}
+	if kind := perUserKind(category); kind != "" && user != "" && q.perUser[kind] > 0 {
+		buckets = append(buckets, kind+"/"+user)
+	}
 	for _, b := range buckets {
-		limit := q.rps[b]
+		limit, counter := q.limit(b)
 		if limit == 0 {
 			continue
 		}
 		q.expire(b, now)
 		if len(q.accepted[b]) >= limit {
-			q.throttled[b]++
+			q.throttled[counter]++
 			return true
 		}
 	}
 	for _, b := range buckets {
-		if q.rps[b] > 0 {
+		if limit, _ := q.limit(b); limit > 0 {
 			q.accepted[b] = append(q.accepted[b], now)
 		}
 	}
 	return false
+}
+
+// limit is a bucket's rate and the name its refusals are counted under.
+func (q *quotas) limit(bucket string) (int, string) {
+	if kind, _, ok := strings.Cut(bucket, "/"); ok {
+		return q.perUser[kind], kind
+	}
+	return q.rps[bucket], bucket
 }
 
 func (q *quotas) expire(bucket string, now time.Time) {
@@ -86,11 +135,37 @@ func (q *quotas) categoryOf(op string) string {
 	return operationCategory[op]
 }
 
-func (q *quotas) set(bucket string, rps int) {
+func (q *quotas) init() {
 	if q.rps == nil {
-		q.rps, q.accepted, q.throttled = map[string]int{}, map[string][]time.Time{}, map[string]int{}
+		q.rps, q.perUser, q.accepted, q.throttled = map[string]int{}, map[string]int{}, map[string][]time.Time{}, map[string]int{}
 	}
+}
+
+func (q *quotas) set(bucket string, rps int) {
+	q.init()
 	q.rps[bucket], q.accepted[bucket], q.throttled[bucket] = rps, nil, 0
+}
+
+// SetPerUserQuotas enforces per-user limits (DocumentedPerUserQuotas for the
+// documented ones); a kind absent or 0 is unlimited. Refusals count in
+// ThrottledBy under PerUserReads and PerUserWrites.
+func (s *Server) SetPerUserQuotas(rps map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quotas.init()
+	for kind := range DocumentedPerUserQuotas {
+		if rps[kind] > 0 {
+			s.quotas.perUser[kind] = rps[kind]
+		} else {
+			delete(s.quotas.perUser, kind)
+		}
+		s.quotas.throttled[kind] = 0
+	}
+	for b := range s.quotas.accepted {
+		if strings.Contains(b, "/") {
+			delete(s.quotas.accepted, b)
+		}
+	}
 }
 
 // SetQuota makes the fake answer TooManyRequestsException to requests beyond

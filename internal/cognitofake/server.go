@@ -37,13 +37,20 @@ type Server struct {
 
 	hook Hook
 
-	// ignoreRequiredDisable: see SetIgnoreDisableWhereRequired.
-	ignoreRequiredDisable bool
-	latency               time.Duration
+	spent map[string]bool // sessions used up: reused, they get their own message
+	// reqRegion is the Region an Admin request was signed for.
+	reqRegion string
 
+	latency time.Duration
+
+	disableMode        DisableMode
 	replaceMode        ReplaceMode
 	oneTimeCodes       bool
+	reusedVerify       ReusedCodeMode
+	noLockout          bool
 	verifyStatusErrors []string // users (or "" for any) owed a Status ERROR
+	lambdaFaults       []LambdaFault
+	texts, emails      int // SMS_MFA and EMAIL_OTP challenges sent
 
 	quotas quotas
 
@@ -59,6 +66,7 @@ func New() *Server {
 		clients:  map[string]*AppClient{},
 		sessions: map[string]*session{},
 		tokens:   map[string]*token{},
+		spent:    map[string]bool{},
 		calls:    map[string]int{},
 		faults:   map[string][]Fault{},
 	}
@@ -146,8 +154,9 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
-// SignedRequests is how many requests carried an Authorization header: the
-// operations the operator uses are public and must go unsigned.
+// SignedRequests is how many requests to the public operations carried an
+// Authorization header: the operations the operator uses are public and
+// must go unsigned. (The Admin operations must be signed.)
 func (s *Server) SignedRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,6 +218,7 @@ func (s *Server) takeFault(op string, body []byte) (Fault, bool) {
 func (s *Server) requestUser(body []byte) string {
 	var in struct {
 		AccessToken, Session, ClientId     string
+		UserPoolId, Username               string
 		AuthParameters, ChallengeResponses map[string]string
 	}
 	if json.Unmarshal(body, &in) != nil {
@@ -219,6 +229,11 @@ func (s *Server) requestUser(body []byte) string {
 		return s.tokens[in.AccessToken].user.Username
 	case s.sessions[in.Session] != nil:
 		return s.sessions[in.Session].user.Username
+	case in.UserPoolId != "" && in.Username != "" && s.pools[in.UserPoolId] != nil:
+		if u := s.pools[in.UserPoolId].lookup(in.Username); u != nil {
+			return u.Username
+		}
+		return in.Username
 	case in.AuthParameters["USERNAME"] != "":
 		// A sign-in by alias acts as the user it names.
 		if c := s.clients[in.ClientId]; c != nil && s.pools[c.PoolID] != nil {
@@ -257,16 +272,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
-	if r.Header.Get("Authorization") != "" {
-		s.signed++
-	}
+	signed := r.Header.Get("Authorization") != ""
 	reqID := s.requestIDLocked()
-	h, ok := handlers[op]
-	if r.Method != http.MethodPost || !ok {
+	h, public := handlers[op]
+	admin, isAdmin := adminHandlers[op]
+	switch {
+	case r.Method != http.MethodPost || !public && !isAdmin:
 		writeError(w, reqID, &apiError{Code: "UnknownOperationException", Message: "operation " + op + " is not supported by the fake"})
 		return
+	case public && signed:
+		s.signed++
+	case isAdmin && !signed:
+		writeError(w, reqID, errUnsigned)
+		return
+	case isAdmin:
+		h, s.reqRegion = admin, regionOf(r.Header.Get("Authorization"))
 	}
-	if s.quotas.over(op, time.Now()) {
+	var quotaUser string
+	if s.quotas.needsUser() {
+		quotaUser = s.requestUser(body)
+	}
+	if s.quotas.over(op, quotaUser, time.Now()) {
 		writeError(w, reqID, &apiError{Code: "TooManyRequestsException", Message: "Rate exceeded"})
 		return
 	}

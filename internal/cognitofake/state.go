@@ -33,7 +33,27 @@ type Pool struct {
 	// UsernameAttributes lets users sign in with an alias instead of their
 	// username, as the pool setting of that name does; the fake knows "email".
 	UsernameAttributes []string
-	users              map[string]*User
+	// UsernameCaseInsensitive is UsernameConfiguration.CaseSensitive=false:
+	// usernames and e-mail aliases then match whatever their case. Cognito's
+	// default (and the zero value here) is case-sensitive.
+	UsernameCaseInsensitive bool
+	// SMSMFA and EmailMFA turn SMS and e-mail message MFA on for the pool
+	// (SetUserPoolMfaConfig's SmsMfaConfiguration, EmailMfaConfiguration);
+	// WebAuthnMFA lets passkeys count as MFA (WebAuthnConfiguration's
+	// FactorConfiguration MULTI_FACTOR_WITH_USER_VERIFICATION). They decide
+	// the factors on offer and, in a pool that requires MFA, what a user with
+	// a phone number or e-mail address but no factor is challenged with.
+	SMSMFA, EmailMFA, WebAuthnMFA bool
+	// DropsAdminScope models access-token customization (a pre token
+	// generation trigger, V2) that removes aws.cognito.signin.user.admin from
+	// the pool's access tokens.
+	DropsAdminScope bool
+	// Tier is the feature plan (LITE, ESSENTIALS, PLUS); "" is not checked.
+	Tier string
+	// Name and Tags are what CreateUserPool was given.
+	Name  string
+	Tags  map[string]string
+	users map[string]*User
 }
 
 // AppClient is an app client of a pool.
@@ -46,6 +66,11 @@ type AppClient struct {
 	SessionValidity time.Duration
 	// AccessTokenValidity defaults to 1 hour.
 	AccessTokenValidity time.Duration
+	// ExplicitAuthFlows, when set, are the flows the client allows
+	// (ALLOW_USER_PASSWORD_AUTH...); nil allows every flow the fake serves.
+	// CreateUserPoolClient without ExplicitAuthFlows gets Cognito's default,
+	// which lacks ALLOW_USER_PASSWORD_AUTH.
+	ExplicitAuthFlows []string
 }
 
 // User is a pool user.
@@ -58,25 +83,38 @@ type User struct {
 	// Email is the user's e-mail address, a sign-in alias when the pool's
 	// UsernameAttributes include "email".
 	Email string
-	// SMSMFA marks an SMS factor, to provoke SMS_MFA and SELECT_MFA_TYPE.
-	SMSMFA bool
+	// PhoneNumber is the user's phone_number attribute.
+	PhoneNumber string
+	// SMSMFA and EmailMFA are SMS and e-mail factors the user has enabled
+	// (in UserMFASettingList); SMSPreferred and EmailPreferred make one the
+	// preferred factor.
+	SMSMFA, SMSPreferred, EmailMFA, EmailPreferred bool
 
-	totpSecret    string // the verified software token
+	totpSecret    string // the registered (verified) software token
 	pendingSecret string // associated, not yet verified
 	deviceName    string
 	totpEnabled   bool
 	totpPreferred bool
 	usedCodes     []usedCode // accepted TOTP codes still inside their window
+	lockout       lockout
 }
 
 // UserState is what a test may observe of a user.
 type UserState struct {
-	Sub           string
+	Sub string
+	// TOTPSecret is the registered software token: it survives turning TOTP
+	// off (SetUserMFAPreference), and only AdminDeleteSoftwareToken (or a
+	// replacement) removes it.
 	TOTPSecret    string
 	PendingSecret string
 	DeviceName    string
+	// TOTPEnabled and TOTPPreferred are what GetUser lists.
 	TOTPEnabled   bool
 	TOTPPreferred bool
+	// FailedAttempts counts the failed passwords and MFA codes of the lockout;
+	// LockedUntil is when the current lockout ends (zero for none).
+	FailedAttempts int
+	LockedUntil    time.Time
 }
 
 type session struct {
@@ -94,14 +132,20 @@ type token struct {
 	user    *User
 	pool    *Pool
 	expires time.Time
+	// adminScope: the token carries aws.cognito.signin.user.admin.
+	adminScope bool
 }
 
 // CreatePool adds a user pool.
 func (s *Server) CreatePool(id, mfa string, softwareTokenMFA bool) *Pool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := &Pool{ID: id, MFA: mfa, SoftwareTokenMFA: softwareTokenMFA, users: map[string]*User{}}
-	s.pools[id] = p
+	return s.addPool(&Pool{ID: id, Name: id, MFA: mfa, SoftwareTokenMFA: softwareTokenMFA})
+}
+
+func (s *Server) addPool(p *Pool) *Pool {
+	p.users = map[string]*User{}
+	s.pools[p.ID] = p
 	return p
 }
 
@@ -109,6 +153,10 @@ func (s *Server) CreatePool(id, mfa string, softwareTokenMFA bool) *Pool {
 func (s *Server) CreateClient(c AppClient) *AppClient {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addClient(c)
+}
+
+func (s *Server) addClient(c AppClient) *AppClient {
 	if c.SessionValidity == 0 {
 		c.SessionValidity = 3 * time.Minute
 	}
@@ -124,6 +172,10 @@ func (s *Server) CreateClient(c AppClient) *AppClient {
 func (s *Server) CreateUser(poolID string, u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.addUser(s.pools[poolID], &u)
+}
+
+func (s *Server) addUser(p *Pool, u *User) {
 	if u.Status == "" {
 		u.Status = StatusConfirmed
 	}
@@ -131,7 +183,7 @@ func (s *Server) CreateUser(poolID string, u User) {
 		u.Sub = newUUID()
 	}
 	s.remember(u.Password)
-	s.pools[poolID].users[u.Username] = &u
+	p.users[u.Username] = u
 }
 
 // UpdatePool changes a pool under the fake's lock.
@@ -148,11 +200,16 @@ func (s *Server) UpdateUser(poolID, username string, change func(*User)) {
 	change(s.pools[poolID].users[username])
 }
 
-// ResetMFA clears a user's software token, as an administrator would.
+// ResetMFA clears a user's software token, as an administrator's
+// AdminDeleteSoftwareToken does.
 func (s *Server) ResetMFA(poolID, username string) {
-	s.UpdateUser(poolID, username, func(u *User) {
-		u.totpSecret, u.pendingSecret, u.totpEnabled, u.totpPreferred = "", "", false, false
-	})
+	s.UpdateUser(poolID, username, (*User).deleteSoftwareToken)
+}
+
+// deleteSoftwareToken removes the registration and any TOTP preference; the
+// other factors stay (API reference AdminDeleteSoftwareToken).
+func (u *User) deleteSoftwareToken() {
+	u.totpSecret, u.pendingSecret, u.totpEnabled, u.totpPreferred = "", "", false, false
 }
 
 // SetVerifiedToken gives a user a verified, enabled software token, as an
@@ -169,7 +226,8 @@ func (s *Server) User(poolID, username string) UserState {
 	defer s.mu.Unlock()
 	u := s.pools[poolID].users[username]
 	return UserState{Sub: u.Sub, TOTPSecret: u.totpSecret, PendingSecret: u.pendingSecret, DeviceName: u.deviceName,
-		TOTPEnabled: u.totpEnabled, TOTPPreferred: u.totpPreferred}
+		TOTPEnabled: u.totpEnabled, TOTPPreferred: u.totpPreferred,
+		FailedAttempts: u.lockout.failures, LockedUntil: u.lockout.until}
 }
 
 // IssueAccessToken mints an access token for a user, as a sign-in elsewhere would.

@@ -26,6 +26,11 @@ var cognitoLocalGaps = map[string]string{
 		"so until the new token is verified no code passes (neither documented rule)",
 	"SoftwareTokenMFANotFound": "AssociateSoftwareToken works in a pool with TOTP disabled",
 	"TooManyRequests":          "no request-rate quota",
+	"UsernameCase": "UsernameConfiguration.CaseSensitive false is ignored: an alias in another case is refused " +
+		"(NotAuthorizedException, as for any unknown user)",
+	"Lockout": "no lockout after failed sign-ins: every wrong password answers InvalidPasswordException",
+	"TOTPOffWhereRequired": "turned off where MFA is required, TOTP is off for good: the next sign-in answers " +
+		"NotAuthorizedException (as with no factor), not SOFTWARE_TOKEN_MFA",
 }
 
 // lacks reports whether the target is declared to lack a behaviour; the

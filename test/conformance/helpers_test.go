@@ -283,6 +283,22 @@ func wantErr(t *testing.T, err error, code, msg string) {
 	}
 }
 
+// wantErrOneOf fails at once unless err is the exception code, and then
+// unless its message contains one of the wordings reports give (compared
+// case-insensitively): the wording is worth a failure, not worth stopping
+// the behaviour before the checks that matter.
+func wantErrOneOf(t *testing.T, err error, code string, wordings ...string) {
+	t.Helper()
+	wantErr(t, err, code, "")
+	msg := strings.ToLower(outcome(err))
+	for _, w := range wordings {
+		if strings.Contains(msg, strings.ToLower(w)) {
+			return
+		}
+	}
+	t.Errorf("%s: none of the known wordings %q", outcome(err), wordings)
+}
+
 // recordf logs an observation of the target that no document settles.
 func recordf(t *testing.T, tg *target, format string, args ...any) {
 	t.Helper()

@@ -21,22 +21,33 @@ import (
 // poolKind is a user pool configuration the behaviours need.
 type poolKind string
 
+// Every pool states UsernameConfiguration: without it real Cognito's
+// default applies, which the console and the API have set differently.
 const (
 	poolOptional poolKind = "optional" // MFA OPTIONAL, TOTP enabled
 	poolRequired poolKind = "required" // MFA ON, TOTP enabled
-	poolAlias    poolKind = "alias"    // MFA OPTIONAL, TOTP enabled, e-mail as username
-	poolNoTOTP   poolKind = "totp-off" // MFA OFF, TOTP disabled
+	poolAlias    poolKind = "alias"    // MFA OPTIONAL, TOTP enabled, e-mail as username, case-sensitive
+	poolAliasCI  poolKind = "alias-ci" // poolAlias, case-insensitive
+	// poolRequiredAlias is MFA ON with e-mail as username (make e2e-aws).
+	poolRequiredAlias poolKind = "required-alias"
+	poolNoTOTP        poolKind = "totp-off" // MFA OFF, TOTP disabled
 )
 
 func (k poolKind) mfa() types.UserPoolMfaType {
 	switch k {
-	case poolRequired:
+	case poolRequired, poolRequiredAlias:
 		return types.UserPoolMfaTypeOn
 	case poolNoTOTP:
 		return types.UserPoolMfaTypeOff
 	}
 	return types.UserPoolMfaTypeOptional
 }
+
+// alias: users sign in with their e-mail address.
+func (k poolKind) alias() bool { return k == poolAlias || k == poolAliasCI || k == poolRequiredAlias }
+
+// caseSensitive is the pool's UsernameConfiguration.CaseSensitive.
+func (k poolKind) caseSensitive() bool { return k != poolAliasCI }
 
 // clientKind is an app client configuration.
 type clientKind string
@@ -69,6 +80,8 @@ type provisioner interface {
 	// its canonical username (which differs from login in an alias pool).
 	createUser(ctx context.Context, poolID, login, email, password string) (string, error)
 	deleteUser(ctx context.Context, poolID, username string) error
+	// setMFA changes a pool's MFA configuration (TOTP stays enabled).
+	setMFA(ctx context.Context, poolID string, mfa types.UserPoolMfaType) error
 }
 
 // pool returns the target's pool of a kind, creating it on first use; pools
@@ -80,13 +93,28 @@ func (tg *target) pool(t *testing.T, kind poolKind) *pool {
 	if p := tg.pools[kind]; p != nil {
 		return p
 	}
+	p := tg.createPool(t, kind)
+	tg.pools[kind] = p
+	return p
+}
+
+// ownPool creates a pool for one behaviour alone, which changes it; it is
+// deleted with the others at the end.
+func (tg *target) ownPool(t *testing.T, kind poolKind) *pool {
+	t.Helper()
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.createPool(t, kind)
+}
+
+func (tg *target) createPool(t *testing.T, kind poolKind) *pool {
+	t.Helper()
 	id, err := tg.prov.createPool(t.Context(), kind)
 	if err != nil {
 		t.Fatalf("creating the %s pool: %v", kind, err)
 	}
-	p := &pool{id: id, kind: kind, clients: map[clientKind]appClient{}}
-	tg.pools[kind] = p
-	return p
+	tg.rec.identify(id, "<pool>")
+	return &pool{id: id, kind: kind, clients: map[clientKind]appClient{}}
 }
 
 // client returns the pool's app client of a kind, creating it on first use.
@@ -101,6 +129,7 @@ func (tg *target) client(t *testing.T, p *pool, kind clientKind) appClient {
 	if err != nil {
 		t.Fatalf("creating a %s app client in the %s pool: %v", kind, p.kind, err)
 	}
+	tg.rec.identify(c.id, "<client>")
 	p.clients[kind] = c
 	return c
 }
@@ -108,21 +137,27 @@ func (tg *target) client(t *testing.T, p *pool, kind clientKind) appClient {
 // newUser creates a user for one behaviour, deleted when it ends.
 func (tg *target) newUser(t *testing.T, kind poolKind, ck clientKind) *user {
 	t.Helper()
-	p := tg.pool(t, kind)
+	return tg.newUserIn(t, tg.pool(t, kind), ck)
+}
+
+func (tg *target) newUserIn(t *testing.T, p *pool, ck clientKind) *user {
+	t.Helper()
 	u := &user{tg: tg, pool: p, client: tg.client(t, p, ck), used: map[string]bool{},
 		// Meets the default password policy: upper, lower, digit, symbol, 8+.
 		password: "Conf-" + randomHex(8) + "-Aa1!"}
 	u.login = "conf-" + randomHex(6)
 	email := ""
-	if kind == poolAlias {
+	if p.kind.alias() {
 		email = u.login + "@example.com"
 		u.login = email
 	}
 	name, err := tg.prov.createUser(t.Context(), p.id, u.login, email, u.password)
 	if err != nil {
-		t.Fatalf("creating a user in the %s pool: %v", kind, err)
+		t.Fatalf("creating a user in the %s pool: %v", p.kind, err)
 	}
 	u.username = name
+	tg.rec.identify(name, "<user>")
+	tg.rec.identify(u.login, "<login>")
 	t.Cleanup(func() {
 		// Not t.Context(): it is cancelled before cleanups run.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -151,8 +186,9 @@ func (s *sdkProvisioner) createPool(ctx context.Context, kind poolKind) (string,
 		UserPoolTier:          types.UserPoolTierTypeLite, // the cheapest plan has all the suite needs
 		AdminCreateUserConfig: &types.AdminCreateUserConfigType{AllowAdminCreateUserOnly: true},
 		UserPoolTags:          map[string]string{"purpose": "cognito-mfa-operator-conformance"},
+		UsernameConfiguration: &types.UsernameConfigurationType{CaseSensitive: aws.Bool(kind.caseSensitive())},
 	}
-	if kind == poolAlias {
+	if kind.alias() {
 		in.UsernameAttributes = []types.UsernameAttributeType{types.UsernameAttributeTypeEmail}
 	}
 	out, err := s.api.CreateUserPool(ctx, in)
@@ -166,10 +202,14 @@ func (s *sdkProvisioner) createPool(ctx context.Context, kind poolKind) (string,
 	if kind == poolNoTOTP {
 		return id, nil // a new pool has MFA OFF and no TOTP: nothing to ask of SetUserPoolMfaConfig
 	}
-	_, err = s.api.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: aws.String(id),
-		MfaConfiguration:              kind.mfa(),
+	return id, s.setMFA(ctx, id, kind.mfa())
+}
+
+func (s *sdkProvisioner) setMFA(ctx context.Context, poolID string, mfa types.UserPoolMfaType) error {
+	_, err := s.api.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: aws.String(poolID),
+		MfaConfiguration:              mfa,
 		SoftwareTokenMfaConfiguration: &types.SoftwareTokenMfaConfigType{Enabled: true}})
-	return id, err
+	return err
 }
 
 func (s *sdkProvisioner) createClient(ctx context.Context, poolID string, kind clientKind) (appClient, error) {
@@ -242,8 +282,10 @@ func (s *sdkProvisioner) teardown(t *testing.T) {
 	}
 }
 
-// fakeProvisioner sets the fake up through its Go API: the fake serves only
-// the public operations, as the operator may use no other.
+// fakeProvisioner sets the fake target up through its Go API, which reaches
+// what the Admin API does not provision here (an SMS factor, a failing
+// trigger); TestConformanceRealPathOnFake provisions the fake through the
+// Admin API instead.
 type fakeProvisioner struct {
 	fake *cognitofake.Server
 	mu   sync.Mutex
@@ -255,13 +297,19 @@ func (f *fakeProvisioner) createPool(_ context.Context, kind poolKind) (string, 
 	f.seq++
 	id := fmt.Sprintf("us-east-1_Conf%d%s", f.seq, randomHex(3))
 	f.mu.Unlock()
-	p := f.fake.CreatePool(id, string(kind.mfa()), kind != poolNoTOTP)
-	if kind == poolAlias {
-		// Set before any request can name the pool: its clients are created
-		// afterwards, under the fake's lock, which orders this write first.
-		p.UsernameAttributes = []string{"email"}
-	}
+	f.fake.CreatePool(id, string(kind.mfa()), kind != poolNoTOTP)
+	f.fake.UpdatePool(id, func(p *cognitofake.Pool) {
+		p.UsernameCaseInsensitive = !kind.caseSensitive()
+		if kind.alias() {
+			p.UsernameAttributes = []string{"email"}
+		}
+	})
 	return id, nil
+}
+
+func (f *fakeProvisioner) setMFA(_ context.Context, poolID string, mfa types.UserPoolMfaType) error {
+	f.fake.UpdatePool(poolID, func(p *cognitofake.Pool) { p.MFA = string(mfa) })
+	return nil
 }
 
 func (f *fakeProvisioner) createClient(_ context.Context, poolID string, kind clientKind) (appClient, error) {

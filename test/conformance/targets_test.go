@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
@@ -46,6 +45,13 @@ type target struct {
 	gaps map[string]string
 	// region of the real target, for the expected token issuer.
 	region string
+	// rec holds what the target answered; a real-account run writes it to
+	// recordDir as a recording of recordAs ("aws").
+	rec                 *recorder
+	recordAs, recordDir string
+	// onFake is the fake under the real target's path in make test
+	// (TestConformanceRealPathOnFake), for its call counts.
+	onFake *cognitofake.Server
 
 	mu      sync.Mutex
 	pools   map[poolKind]*pool
@@ -148,30 +154,26 @@ func startCognitoLocal(t *testing.T) *target {
 	return tg
 }
 
+// startReal is the real target in COGNITO_CONFORMANCE_REGION with the
+// default credential chain; it records into testdata/.
 func startReal(t *testing.T, region string) *target {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
-	if err != nil {
-		t.Skipf("COGNITO_CONFORMANCE_REGION=%s is set but the AWS configuration cannot be loaded: %v", region, err)
-	}
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		t.Skipf("COGNITO_CONFORMANCE_REGION=%s is set but no AWS credentials were found by the default chain "+
-			"(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, web identity, instance or container role): %v", region, err)
-	}
-	admin := cip.NewFromConfig(cfg) // signed; the SDK's retries ride out throttling of the Admin calls
-	public := cip.NewFromConfig(cfg, func(o *cip.Options) {
-		o.Credentials = aws.AnonymousCredentials{}
-		o.RetryMaxAttempts = 1 // see every answer as Cognito gave it
-	})
-	tg := newTarget(targetReal, public, &sdkProvisioner{api: admin}, func(tg *target) { tg.region = region })
-	t.Cleanup(func() { tg.prov.(*sdkProvisioner).teardown(t) })
+	admin, public := realClients(t, region) // skips this test, not a subtest, without credentials
+	tg := startRealPath(t, region, admin, public)
+	tg.recordAs, tg.recordDir = recordingTargetAWS, "testdata"
 	t.Logf("real target: region %s; pools are deleted at the end of the run", region)
 	return tg
 }
 
+// startRealPath is the real target's path on the clients given: AWS's, or
+// the fake's in TestConformanceRealPathOnFake.
+func startRealPath(t *testing.T, region string, admin, public *cip.Client) *target {
+	tg := newTarget(targetReal, public, &sdkProvisioner{api: admin}, func(tg *target) { tg.region = region })
+	t.Cleanup(func() { tg.prov.(*sdkProvisioner).teardown(t) })
+	return tg
+}
+
 func newTarget(name string, api *cip.Client, prov provisioner, with func(*target)) *target {
-	tg := &target{name: name, api: api, prov: prov, pools: map[poolKind]*pool{}, checked: map[string]bool{}}
+	tg := &target{name: name, api: api, prov: prov, pools: map[poolKind]*pool{}, checked: map[string]bool{}, rec: newRecorder()}
 	with(tg)
 	return tg
 }
@@ -193,7 +195,13 @@ var dummyCredentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Cr
 func runBehaviours(t *testing.T, tg *target) {
 	start := time.Now()
 	for _, b := range behaviours {
-		t.Run(b.name, func(t *testing.T) { b.run(t, tg) })
+		t.Run(b.name, func(t *testing.T) {
+			tg.rec.ran(b.name)
+			if reason := b.fakeOnly; reason != "" && tg.fake == nil {
+				t.Skipf("fake-only: %s, which this run does not provision", reason)
+			}
+			b.run(t, tg)
+		})
 	}
 	t.Run("RequestSigning", func(t *testing.T) { checkSigning(t, tg) })
 	if tg.gaps != nil && flag.Lookup("test.run").Value.String() == "" {
@@ -205,6 +213,14 @@ func runBehaviours(t *testing.T, tg *target) {
 		}
 	}
 	t.Logf("%s: behaviours took %s", tg.name, time.Since(start).Round(time.Millisecond))
+	if tg.recordDir != "" {
+		path, err := writeRecording(tg.recordDir, tg.rec.recording(tg.recordAs, tg.region, time.Now()))
+		if err != nil {
+			t.Errorf("writing what %s answered: %v", tg.name, err)
+		} else {
+			t.Logf("RECORDED every answer in %s", path)
+		}
+	}
 }
 
 // publicOps are the operations the operator uses: Cognito authorises them
@@ -235,6 +251,11 @@ func checkSigning(t *testing.T, tg *target) {
 			}
 		}
 		t.Logf("calls per operation %v, signed %v", calls, signed)
+	case tg.onFake != nil:
+		// The real path on the fake: the fake refuses unsigned Admin calls.
+		if n := tg.onFake.SignedRequests(); n != 0 {
+			t.Errorf("the real path sent %d signed public requests", n)
+		}
 	default:
 		t.Skip("real target: nothing counts signatures, but Cognito refuses unsigned Admin calls, and the public client has anonymous credentials, which cannot sign")
 	}
