@@ -12,6 +12,8 @@ import (
 
 	pqtotp "github.com/pquerna/otp/totp"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ktypes "k8s.io/apimachinery/pkg/types"
@@ -22,7 +24,12 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/localenv"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
+
+// The one fixture of the envtest suite: a world per scenario, the waits and
+// checks the scenarios share, and the monitors that check the safety
+// invariants while a scenario runs.
 
 // syncBuffer collects the manager's log for the leak checks.
 type syncBuffer struct {
@@ -246,4 +253,377 @@ func recordOf(s *corev1.Secret) lifecycle.Record {
 // setRecord replaces the record on a Secret (the caller writes it).
 func setRecord(s *corev1.Secret, rec lifecycle.Record) {
 	s.Annotations[v1alpha1.AnnotationRecord] = rec.Encode()
+}
+
+func keyOf(ns, name string) ktypes.NamespacedName {
+	return ktypes.NamespacedName{Namespace: ns, Name: name}
+}
+
+func isReady(ste *v1alpha1.SoftwareTokenEnrollment) bool {
+	for _, c := range ste.Status.Conditions {
+		if c.Type == v1alpha1.ConditionReady && c.Status == metav1.ConditionTrue && ste.Status.ObservedGeneration == ste.Generation {
+			return true
+		}
+	}
+	return false
+}
+
+func findCond(ste *v1alpha1.SoftwareTokenEnrollment, t string) *metav1.Condition {
+	for i := range ste.Status.Conditions {
+		if ste.Status.Conditions[i].Type == t {
+			return &ste.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func conditionOf(ste *v1alpha1.SoftwareTokenEnrollment, t string) metav1.Condition {
+	for _, c := range ste.Status.Conditions {
+		if c.Type == t {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func waitGeneration(w *world, name string, gen int64) {
+	w.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if w.get(name).Status.ObservedGeneration >= gen {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.t.Fatalf("generation %d never observed", gen)
+}
+
+// expectEnrolled checks the Secret, the status and the fake's view of the
+// user after an enrollment, and proves the secret with an independent sign-in.
+func (w *world) expectEnrolled(name string, wantUsername bool) *corev1.Secret {
+	t := w.t
+	t.Helper()
+	ste := w.waitReady(name)
+	expectAbsent(t, ste, v1alpha1.ConditionReconciling)
+	expectAbsent(t, ste, v1alpha1.ConditionStalled)
+	s := w.getSecret(ste.Status.SecretName)
+	secret := string(s.Data[v1alpha1.KeySecret])
+	if err := totp.CheckSecret(secret); err != nil {
+		t.Fatalf("stored secret: %v", err)
+	}
+	if _, ok := s.Data[v1alpha1.KeyPendingSecret]; ok {
+		t.Fatal("a pending secret is left in the Secret")
+	}
+	if got := fake.User(w.poolID, w.username); got.TOTPSecret != secret || got.PendingSecret != "" {
+		t.Fatal("Cognito's verified token is not the stored secret")
+	}
+	if ste.Status.SecretFingerprint != totp.Fingerprint(secret) || ste.Status.VerificationStatus != "SUCCESS" ||
+		ste.Status.EnrolledTime == nil {
+		t.Fatalf("status: %+v", ste.Status)
+	}
+	if s.Labels["app.kubernetes.io/managed-by"] != "cognito-mfa-operator" || s.Labels["mfa.cognito-operator.dev/enrollment"] != name {
+		t.Fatalf("labels: %v", s.Labels)
+	}
+	if !metav1.IsControlledBy(s, ste) || s.Type != corev1.SecretTypeOpaque {
+		t.Fatalf("Secret is not an Opaque Secret controlled by the enrollment: %+v", s.ObjectMeta)
+	}
+	if (string(s.Data["username"]) == w.username) != wantUsername {
+		t.Fatalf("username key = %q", s.Data["username"])
+	}
+	url := string(s.Data[v1alpha1.KeyOTPAuthURL])
+	if !strings.HasPrefix(url, "otpauth://totp/") || !strings.Contains(url, "secret="+secret) ||
+		!strings.Contains(url, "algorithm=SHA1&digits=6&period=30") {
+		t.Fatalf("otpauth-url = %q", url)
+	}
+	if err := w.signInWithMFA(secret, 0); err != nil {
+		t.Fatalf("signing in with the stored secret: %v", err)
+	}
+	if err := w.signInWithMFA(secret, -5*time.Minute); err == nil || !strings.Contains(err.Error(), "CodeMismatch") {
+		t.Fatalf("a stale code was not rejected: %v", err)
+	}
+	return s
+}
+
+// The user's verified seed at Cognito is stored in the enrollment's Secret.
+func (w *world) expectSeedStored(secretName string) {
+	w.t.Helper()
+	u := fake.User(w.poolID, w.username)
+	if u.TOTPSecret == "" {
+		return
+	}
+	s := w.getSecret(secretName)
+	if string(s.Data[v1alpha1.KeySecret]) != u.TOTPSecret && string(s.Data[v1alpha1.KeyPendingSecret]) != u.TOTPSecret {
+		w.t.Fatal("the seed Cognito holds for the user is stored nowhere")
+	}
+}
+
+// expectSeedKeptOrMFAOff fails when the Secret is gone while Cognito still
+// holds the deleted seed as the user's enabled token.
+func (w *world) expectSeedKeptOrMFAOff(secretName, seed string) {
+	w.t.Helper()
+	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: w.ns, Name: secretName}, &corev1.Secret{})
+	u := fake.User(w.poolID, w.username)
+	w.t.Logf("secret exists: %v; cognito: token is the stored seed %v, enabled %v; events Disabled=%v DisableAbandoned=%v",
+		err == nil, u.TOTPSecret == seed, u.TOTPEnabled, w.hasEvent("Disabled"), w.hasEvent("DisableAbandoned"))
+	if apierrors.IsNotFound(err) && u.TOTPSecret == seed && u.TOTPEnabled {
+		w.t.Errorf("Secret %q was deleted although Cognito still holds its seed as the user's enabled token (the user is locked out)", secretName)
+	}
+}
+
+// warnings counts the Warning Events with a reason for an enrollment.
+func (w *world) warnings(name, reason string) int {
+	var list corev1.EventList
+	must(w.t, k8s.List(ctx(), &list, client.InNamespace(w.ns)))
+	n := 0
+	for _, e := range list.Items {
+		if e.InvolvedObject.Name == name && e.Type == corev1.EventTypeWarning && e.Reason == reason {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *world) hasEvent(reason string) bool {
+	var list eventsv1.EventList
+	must(w.t, k8s.List(ctx(), &list, client.InNamespace(w.ns)))
+	for _, e := range list.Items {
+		if e.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// rejectEveryCode makes VerifySoftwareToken refuse the user's codes for the
+// rest of the test, as a manager whose clock is wrong would see.
+func (w *world) rejectEveryCode() {
+	faults := make([]cognitofake.Fault, 1000)
+	for i := range faults {
+		faults[i] = cognitofake.Fault{User: w.username, Code: "EnableSoftwareTokenMFAException", Message: "Code mismatch"}
+	}
+	fake.InjectFault("VerifySoftwareToken", faults...)
+	w.t.Cleanup(func() { fake.ResetFaults(w.username) })
+}
+
+func accessTokenSpec(w *world, s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+	s.ClientID, s.CredentialsSecretRef = "", nil
+	s.AccessTokenSecretRef = &v1alpha1.SecretKeySelector{Name: "token", Key: "token"}
+}
+
+// enrollElsewhere gives the user a verified token whose seed nobody stored here.
+func (w *world) enrollElsewhere() {
+	fake.SetVerifiedToken(w.poolID, w.username, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+}
+
+func (w *world) requestRotation(name, value string) {
+	w.update(name, func(ste *v1alpha1.SoftwareTokenEnrollment) {
+		if ste.Annotations == nil {
+			ste.Annotations = map[string]string{}
+		}
+		ste.Annotations[v1alpha1.AnnotationRotate] = value
+	})
+}
+
+func (w *world) waitRotateHandled(name, value string) *v1alpha1.SoftwareTokenEnrollment {
+	w.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ste := w.get(name); ste.Status.LastRotateRequest == value {
+			return ste
+		}
+	}
+	w.t.Fatalf("rotate request %q never handled", value)
+	return nil
+}
+
+func (w *world) deleteEnrollment(name string) {
+	w.t.Helper()
+	must(w.t, k8s.Delete(ctx(), w.get(name)))
+}
+
+func (w *world) waitGone(name string) {
+	w.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		err := k8s.Get(ctx(), client.ObjectKey{Namespace: w.ns, Name: name}, &v1alpha1.SoftwareTokenEnrollment{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+	}
+	w.t.Fatalf("%s was never deleted", name)
+}
+
+// waitLateInStep waits until the TOTP step has between lo and hi left.
+func waitLateInStep(lo, hi time.Duration) {
+	for r := totp.Remaining(time.Now()); r > hi || r < lo; r = totp.Remaining(time.Now()) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// invariantMonitor polls the safety invariants while a scenario runs (not
+// only at its end). A violation counts only when the same state (same resourceVersions, same
+// Cognito seed) is seen in two samples at least 150 ms apart, so that a
+// sample taken across a write in flight is not reported.
+type invariantMonitor struct {
+	mu         sync.Mutex
+	violations []string
+	seen       map[string]bool
+	stop, done chan struct{}
+}
+
+type invariantTarget struct {
+	ns, name, secretName string
+	pool, user           string
+	// storedCheck also checks that the seed Cognito holds for the user is
+	// stored (secret or pending-secret) in this target's Secret.
+	storedCheck bool
+}
+
+func (w *world) target(name string) invariantTarget {
+	return invariantTarget{ns: w.ns, name: name, secretName: name + "-totp", pool: w.poolID, user: w.username, storedCheck: true}
+}
+
+func watchInvariants(targets ...invariantTarget) *invariantMonitor {
+	m := &invariantMonitor{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}}
+	go func() {
+		defer close(m.done)
+		prev := map[string]time.Time{}
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			seen := map[string]time.Time{}
+			for _, t := range targets {
+				for _, key := range sampleInvariants(t) {
+					first, ok := prev[key]
+					if !ok {
+						first = time.Now()
+					}
+					seen[key] = first
+					if time.Since(first) >= 150*time.Millisecond {
+						m.mu.Lock()
+						if !m.seen[key] {
+							m.seen[key] = true
+							m.violations = append(m.violations, key)
+						}
+						m.mu.Unlock()
+					}
+				}
+			}
+			prev = seen
+		}
+	}()
+	return m
+}
+
+// sampleInvariants returns a key per invariant broken in this sample.
+func sampleInvariants(t invariantTarget) []string {
+	u := fake.User(t.pool, t.user)
+	ste := &v1alpha1.SoftwareTokenEnrollment{}
+	if err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: t.ns, Name: t.name}, ste); err != nil {
+		return nil
+	}
+	s := &corev1.Secret{}
+	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: t.ns, Name: t.secretName}, s)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil
+	}
+	if apierrors.IsNotFound(err) {
+		s = nil
+	}
+	var out []string
+	secret, pending, srv := "", "", "none"
+	if s != nil {
+		secret, pending, srv = string(s.Data[v1alpha1.KeySecret]), string(s.Data[v1alpha1.KeyPendingSecret]), s.ResourceVersion
+	}
+	if isReady(ste) && secret != u.TOTPSecret {
+		out = append(out, fmt.Sprintf("READY-BUT-BROKEN %s/%s rv=%s secretRV=%s storedMatchesCognito=false cognitoHasToken=%v",
+			t.ns, t.name, ste.ResourceVersion, srv, u.TOTPSecret != ""))
+	}
+	if t.storedCheck && u.TOTPSecret != "" && secret != u.TOTPSecret && pending != u.TOTPSecret {
+		out = append(out, fmt.Sprintf("SEED-STORED-NOWHERE %s/%s secretRV=%s", t.ns, t.name, srv))
+	}
+	return out
+}
+
+func (m *invariantMonitor) Stop() []string {
+	close(m.stop)
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.violations...)
+}
+
+// badShapes returns a description of every enrollment in ns whose conditions
+// are not one of the kstatus shapes the README promises.
+func badShapes(ns string) []string {
+	var list v1alpha1.SoftwareTokenEnrollmentList
+	if err := k8s.List(ctx(), &list, client.InNamespace(ns)); err != nil {
+		return nil
+	}
+	var out []string
+	for _, ste := range list.Items {
+		if ste.Status.ObservedGeneration == 0 {
+			continue
+		}
+		r := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionReady)
+		rec := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionReconciling)
+		st := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionStalled)
+		bad := ""
+		switch {
+		case r == nil:
+			bad = "no Ready"
+		case rec != nil && st != nil:
+			bad = "Reconciling and Stalled both"
+		case rec != nil && rec.Status != metav1.ConditionTrue, st != nil && st.Status != metav1.ConditionTrue:
+			bad = "Reconciling/Stalled present but not True"
+		case r.Status == metav1.ConditionFalse && rec == nil && st == nil && ste.DeletionTimestamp.IsZero():
+			bad = "Ready=False with neither Reconciling nor Stalled"
+		}
+		if bad != "" {
+			out = append(out, fmt.Sprintf("%s/%s: %s: %+v", ste.Namespace, ste.Name, bad, ste.Status.Conditions))
+		}
+	}
+	return out
+}
+
+// watchShapes samples the shapes every 20 ms (stable over 150 ms) until stopped.
+func watchShapes(namespaces ...string) func() []string {
+	stop, done := make(chan struct{}), make(chan struct{})
+	var found []string
+	seen := map[string]time.Time{}
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			now := map[string]time.Time{}
+			for _, ns := range namespaces {
+				for _, s := range badShapes(ns) {
+					first, ok := seen[s]
+					if !ok {
+						first = time.Now()
+					}
+					now[s] = first
+					if time.Since(first) > 150*time.Millisecond && !contains(found, s) {
+						found = append(found, s)
+					}
+				}
+			}
+			seen = now
+		}
+	}()
+	return func() []string { close(stop); <-done; return found }
 }

@@ -4,19 +4,74 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
-// Promise 9. Retain, then re-create the enrollment (a GitOps prune and
-// re-sync) late in a TOTP step. Adopt proves the retained seed by answering
-// the sign-in challenge; within 3 s of the step's end QuietCodes sends the
-// CURRENT step's code, and since the proven seed is the stored one
-// (stepKeep) no hold follows: the enrollment turns Ready at once, and a
-// consumer signing in with the current code is refused
+// Cognito accepts each TOTP code once (the fake's one-time-code rule): the
+// operator proves a seed with a code no consumer uses, and hands a seed out
+// only after the step of any code it used has passed, so that a consumer
+// signing in with the current code never finds it spent.
+
+// A TOTP code is good once: a consumer that signs in with the current code
+// at the very moment the enrollment first turns Ready succeeds, because the
+// operator proved the seed with a code no consumer uses, and hands the seed
+// out only after that code's step has passed.
+func TestConsumerSignsInTheInstantReadyTurnsTrue(t *testing.T) {
+	fake.SetOneTimeCodes(true)
+	defer fake.SetOneTimeCodes(false)
+	for _, mfa := range []string{cognitofake.MFAOptional, cognitofake.MFAOn} {
+		for i := 0; i < 3; i++ {
+			w := newWorld(t, mfa)
+			w.credentials()
+			w.enrollment("instant")
+			var ste *v1alpha1.SoftwareTokenEnrollment
+			for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+				if ste = w.get("instant"); isReady(ste) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("never Ready: %+v", ste.Status.Conditions)
+				}
+			}
+			secret := string(w.getSecret("instant-totp").Data[v1alpha1.KeySecret])
+			if err := w.signInWithMFA(secret, 0); err != nil {
+				t.Fatalf("%s: a consumer signing in the instant Ready turned True failed: %v", mfa, err)
+			}
+		}
+	}
+}
+
+// A rotation under the one-time rule: the consumer's first sign-in with the
+// rotated secret succeeds too, and the proofs of the old secret never spend
+// the code a consumer is using now.
+func TestRotationUnderOneTimeCodes(t *testing.T) {
+	fake.SetOneTimeCodes(true)
+	defer fake.SetOneTimeCodes(false)
+	w := newWorld(t, cognitofake.MFAOn)
+	w.credentials()
+	w.enrollment("spin")
+	w.waitReady("spin")
+	w.requestRotation("spin", "r1")
+	ste := w.waitCondition("spin", v1alpha1.ConditionRotationFailed, metav1.ConditionFalse, v1alpha1.ReasonRotated)
+	if !isReady(ste) {
+		t.Fatal("not Ready after the rotation")
+	}
+	if err := w.signInWithMFA(string(w.getSecret("spin-totp").Data[v1alpha1.KeySecret]), 0); err != nil {
+		t.Fatalf("the rotated secret does not sign in at once: %v", err)
+	}
+}
+
+// Retain, then re-create the enrollment (a GitOps prune and re-sync) late in
+// a TOTP step: adopting the retained seed proves it by answering the sign-in
+// challenge, and within 3 s of the step's end that means the current step's
+// code; the enrollment must not turn Ready before that step has passed, or
+// a consumer signing in with the current code is refused
 // (ExpiredCodeException: the code was already used).
-func TestAdversaryAdoptLateInStepSpendsConsumersCode(t *testing.T) {
+func TestAdoptionLateInStepNeverSpendsConsumersCode(t *testing.T) {
 	fake.SetOneTimeCodes(true)
 	defer fake.SetOneTimeCodes(false)
 	failures := 0
