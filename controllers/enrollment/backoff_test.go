@@ -96,7 +96,7 @@ func TestFailingRotationBacksOffAndWarnsOnce(t *testing.T) {
 	w.enrollment("bo")
 	w.waitReady("bo")
 	stopShape := watchShapes(w.ns)
-	m := watchInvariants(w.target("bo"))
+	stopInvariants := watchInvariants(w.target("bo"))
 	w.rejectEveryCode()
 	before := fake.CallCounts()
 	waitLateInStep(500*time.Millisecond, 3500*time.Millisecond)
@@ -116,7 +116,7 @@ func TestFailingRotationBacksOffAndWarnsOnce(t *testing.T) {
 		t.Errorf("%d Warning Events VerificationFailed for one persistent failure (failedAttempts %d): one per attempt, not per reason",
 			n, ste.Status.FailedAttempts)
 	}
-	for _, v := range m.Stop() {
+	for _, v := range stopInvariants() {
 		t.Errorf("invariant: %s", v)
 	}
 	for _, v := range stopShape() {

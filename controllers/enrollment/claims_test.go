@@ -145,11 +145,9 @@ func TestTwoEnrollmentsForOneUserExactlyOneProceeds(t *testing.T) {
 func TestTwoPoolIDStringsForOneUserNeverBothReady(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOn)
 	w.credentials()
-	ns2 := strings.TrimRight(w.ns[:min(len(w.ns), 61)], "-") + "-b"
-	must(t, k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns2}}))
-	w2 := &world{t: t, ns: ns2, poolID: w.poolID + "x", clientID: w.clientID, username: w.username, password: w.password}
+	w2 := w.neighbour("-b")
+	w2.poolID = w.poolID + "x"
 	w2.credentials()
-	t.Cleanup(func() { _ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(ns2)) })
 
 	before := fake.CallCounts()
 	go w2.enrollment("two")
@@ -189,25 +187,23 @@ func TestTwoPoolIDStringsForOneUserNeverBothReady(t *testing.T) {
 func TestDuplicateEnrollmentProceedsOnceTheHolderIsDeleted(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
-	ns2 := strings.TrimRight(w.ns[:min(len(w.ns), 60)], "-") + "-b2"
-	must(t, k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns2}}))
+	w2 := w.neighbour("-b2")
 	fake.CreateClient(cognitofake.AppClient{ID: w.clientID + "b", PoolID: w.poolID})
-	w2 := &world{t: t, ns: ns2, poolID: w.poolID, clientID: w.clientID + "b", username: w.username, password: w.password}
+	w2.clientID = w.clientID + "b"
 	w2.credentials()
-	t.Cleanup(func() { _ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(ns2)) })
 	w.userPool()
 	w2.userPool()
-	stopShape := watchShapes(w.ns, ns2)
-	m := watchInvariants(w.target("one"))
+	stopShape := watchShapes(w.ns, w2.ns)
+	stopInvariants := watchInvariants(w.target("one"))
 	w.enrollment("one", refTo(w.ns), func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
 	w.waitReady("one")
 	before := fake.CallCounts()
-	w2.enrollment("two", refTo(ns2))
+	w2.enrollment("two", refTo(w2.ns))
 	w2.waitStalled("two", v1alpha1.ReasonDuplicateEnrollment)
 	if n := callsSince(before)["AssociateSoftwareToken"]; n != 0 {
 		t.Errorf("the second enrollment associated %d times", n)
 	}
-	for _, v := range m.Stop() {
+	for _, v := range stopInvariants() {
 		t.Errorf("invariant: %s", v)
 	}
 	must(t, k8s.Delete(ctx(), w.get("one")))
@@ -245,10 +241,8 @@ func TestDuplicateEnrollmentProceedsOnceTheHolderIsDeleted(t *testing.T) {
 // proceeds.
 func TestForgedRecordNeverClaimsAnotherTenantsUser(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
-	ns2 := strings.TrimRight(w.ns[:min(len(w.ns), 60)], "-") + "-x"
-	must(t, k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns2}}))
-	t.Cleanup(func() { _ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(ns2)) })
-	attacker := &world{t: t, ns: ns2, poolID: w.poolID, clientID: w.clientID, username: w.username, password: "not-the-password"}
+	attacker := w.neighbour("-x")
+	attacker.password = "not-the-password"
 	before := fake.CallCounts()
 	attacker.enrollment("squat") // credentials Secret missing: waits, no Cognito call
 	attacker.waitCondition("squat", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonCredentialsSecretNotFound)
@@ -259,7 +253,7 @@ func TestForgedRecordNeverClaimsAnotherTenantsUser(t *testing.T) {
 		w.poolID, sp.Region, w.clientID, "creds", "", "", sp.MFAPreference)))
 	yes := true
 	now := time.Now().UTC().Truncate(time.Second)
-	forged := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns2, Name: "squat-totp",
+	forged := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: attacker.ns, Name: "squat-totp",
 		Labels: map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue},
 		Annotations: map[string]string{v1alpha1.AnnotationRecord: lifecycle.Record{
 			Identity: lifecycle.Identity{Pool: w.poolID, User: w.username, SignInName: w.username, Client: w.clientID},

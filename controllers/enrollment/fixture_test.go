@@ -92,6 +92,19 @@ func newWorld(t *testing.T, mfa string) *world {
 	return w
 }
 
+// neighbour makes a second namespace, named after w's with the suffix,
+// whose enrollments are deleted at the end, and a world in it for the same
+// pool, client and user (the caller changes what differs).
+func (w *world) neighbour(suffix string) *world {
+	w.t.Helper()
+	ns := strings.TrimRight(w.ns[:min(len(w.ns), 63-len(suffix))], "-") + suffix
+	must(w.t, k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	w.t.Cleanup(func() { _ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(ns)) })
+	n := *w
+	n.ns = ns
+	return &n
+}
+
 func ctx() context.Context { return context.Background() }
 
 func must(t *testing.T, err error) {
@@ -130,7 +143,7 @@ func (w *world) enrollment(name string, mutate ...func(*v1alpha1.SoftwareTokenEn
 func (w *world) get(name string) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
 	ste := &v1alpha1.SoftwareTokenEnrollment{}
-	must(w.t, k8s.Get(ctx(), ktypes.NamespacedName{Namespace: w.ns, Name: name}, ste))
+	must(w.t, k8s.Get(ctx(), keyOf(w.ns, name), ste))
 	return ste
 }
 
@@ -149,7 +162,7 @@ func (w *world) update(name string, change func(*v1alpha1.SoftwareTokenEnrollmen
 func (w *world) getSecret(name string) *corev1.Secret {
 	w.t.Helper()
 	s := &corev1.Secret{}
-	must(w.t, k8s.Get(ctx(), ktypes.NamespacedName{Namespace: w.ns, Name: name}, s))
+	must(w.t, k8s.Get(ctx(), keyOf(w.ns, name), s))
 	return s
 }
 
@@ -174,6 +187,21 @@ func (w *world) waitCondition(name, condType string, status metav1.ConditionStat
 func (w *world) waitReady(name string) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
 	return w.waitCondition(name, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled)
+}
+
+// waitReadyAtOnce polls every 2 ms, so that the caller acts the instant the
+// enrollment turns Ready (waitReady polls every 50 ms).
+func (w *world) waitReadyAtOnce(name string, timeout time.Duration) *v1alpha1.SoftwareTokenEnrollment {
+	w.t.Helper()
+	var ste *v1alpha1.SoftwareTokenEnrollment
+	for deadline := time.Now().Add(timeout); ; time.Sleep(2 * time.Millisecond) {
+		if ste = w.get(name); isReady(ste) {
+			return ste
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("never Ready: %+v", ste.Status.Conditions)
+		}
+	}
 }
 
 // waitStalled waits for Stalled=True with the reason and checks the other
@@ -259,29 +287,20 @@ func keyOf(ns, name string) ktypes.NamespacedName {
 	return ktypes.NamespacedName{Namespace: ns, Name: name}
 }
 
+// isReady says Ready is True for the enrollment's current generation.
 func isReady(ste *v1alpha1.SoftwareTokenEnrollment) bool {
-	for _, c := range ste.Status.Conditions {
-		if c.Type == v1alpha1.ConditionReady && c.Status == metav1.ConditionTrue && ste.Status.ObservedGeneration == ste.Generation {
-			return true
-		}
-	}
-	return false
+	c := findCond(ste, v1alpha1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && ste.Status.ObservedGeneration == ste.Generation
 }
 
 func findCond(ste *v1alpha1.SoftwareTokenEnrollment, t string) *metav1.Condition {
-	for i := range ste.Status.Conditions {
-		if ste.Status.Conditions[i].Type == t {
-			return &ste.Status.Conditions[i]
-		}
-	}
-	return nil
+	return meta.FindStatusCondition(ste.Status.Conditions, t)
 }
 
+// conditionOf is the condition, or a zero one when it is not set.
 func conditionOf(ste *v1alpha1.SoftwareTokenEnrollment, t string) metav1.Condition {
-	for _, c := range ste.Status.Conditions {
-		if c.Type == t {
-			return c
-		}
+	if c := findCond(ste, t); c != nil {
+		return *c
 	}
 	return metav1.Condition{}
 }
@@ -361,7 +380,7 @@ func (w *world) expectSeedStored(secretName string) {
 		return
 	}
 	s := w.getSecret(secretName)
-	if string(s.Data[v1alpha1.KeySecret]) != u.TOTPSecret && string(s.Data[v1alpha1.KeyPendingSecret]) != u.TOTPSecret {
+	if storedNowhere(u.TOTPSecret, string(s.Data[v1alpha1.KeySecret]), string(s.Data[v1alpha1.KeyPendingSecret])) {
 		w.t.Fatal("the seed Cognito holds for the user is stored nowhere")
 	}
 }
@@ -370,7 +389,7 @@ func (w *world) expectSeedStored(secretName string) {
 // holds the deleted seed as the user's enabled token.
 func (w *world) expectSeedKeptOrMFAOff(secretName, seed string) {
 	w.t.Helper()
-	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: w.ns, Name: secretName}, &corev1.Secret{})
+	err := k8s.Get(ctx(), keyOf(w.ns, secretName), &corev1.Secret{})
 	u := fake.User(w.poolID, w.username)
 	w.t.Logf("secret exists: %v; cognito: token is the stored seed %v, enabled %v; events Disabled=%v DisableAbandoned=%v",
 		err == nil, u.TOTPSecret == seed, u.TOTPEnabled, w.hasEvent("Disabled"), w.hasEvent("DisableAbandoned"))
@@ -452,12 +471,24 @@ func (w *world) deleteEnrollment(name string) {
 func (w *world) waitGone(name string) {
 	w.t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		err := k8s.Get(ctx(), client.ObjectKey{Namespace: w.ns, Name: name}, &v1alpha1.SoftwareTokenEnrollment{})
+		err := k8s.Get(ctx(), keyOf(w.ns, name), &v1alpha1.SoftwareTokenEnrollment{})
 		if apierrors.IsNotFound(err) {
 			return
 		}
 	}
 	w.t.Fatalf("%s was never deleted", name)
+}
+
+// waitHeld waits up to d for a verified seed held under pending-secret (the
+// one-time-code hold) and returns it, or "" if none was held.
+func (w *world) waitHeld(secretName string, d time.Duration) string {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		s := &corev1.Secret{}
+		if err := k8s.Get(ctx(), keyOf(w.ns, secretName), s); err == nil && recordOf(s).Pending.Verified != nil {
+			return string(s.Data[v1alpha1.KeyPendingSecret])
+		}
+	}
+	return ""
 }
 
 // waitLateInStep waits until the TOTP step has between lo and hi left.
@@ -467,17 +498,40 @@ func waitLateInStep(lo, hi time.Duration) {
 	}
 }
 
-// invariantMonitor polls the safety invariants while a scenario runs (not
-// only at its end). A violation counts only when the same state (same resourceVersions, same
-// Cognito seed) is seen in two samples at least 150 ms apart, so that a
-// sample taken across a write in flight is not reported.
-type invariantMonitor struct {
-	mu         sync.Mutex
-	violations []string
-	seen       map[string]bool
-	stop, done chan struct{}
+// watchStable calls sample every 20 ms until the returned stop is called;
+// stop returns each key that stayed in the samples for at least 150 ms, so
+// that a sample taken across a write in flight is not reported.
+func watchStable(sample func() []string) (stop func() []string) {
+	stopped, done := make(chan struct{}), make(chan struct{})
+	var found []string
+	go func() {
+		defer close(done)
+		since := map[string]time.Time{}
+		for {
+			select {
+			case <-stopped:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			now := map[string]time.Time{}
+			for _, key := range sample() {
+				first, ok := since[key]
+				if !ok {
+					first = time.Now()
+				}
+				now[key] = first
+				if time.Since(first) >= 150*time.Millisecond && !contains(found, key) {
+					found = append(found, key)
+				}
+			}
+			since = now
+		}
+	}()
+	return func() []string { close(stopped); <-done; return found }
 }
 
+// invariantTarget is an enrollment whose safety invariants are polled while
+// a scenario runs, not only at its end.
 type invariantTarget struct {
 	ns, name, secretName string
 	pool, user           string
@@ -490,50 +544,27 @@ func (w *world) target(name string) invariantTarget {
 	return invariantTarget{ns: w.ns, name: name, secretName: name + "-totp", pool: w.poolID, user: w.username, storedCheck: true}
 }
 
-func watchInvariants(targets ...invariantTarget) *invariantMonitor {
-	m := &invariantMonitor{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}}
-	go func() {
-		defer close(m.done)
-		prev := map[string]time.Time{}
-		for {
-			select {
-			case <-m.stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			seen := map[string]time.Time{}
-			for _, t := range targets {
-				for _, key := range sampleInvariants(t) {
-					first, ok := prev[key]
-					if !ok {
-						first = time.Now()
-					}
-					seen[key] = first
-					if time.Since(first) >= 150*time.Millisecond {
-						m.mu.Lock()
-						if !m.seen[key] {
-							m.seen[key] = true
-							m.violations = append(m.violations, key)
-						}
-						m.mu.Unlock()
-					}
-				}
-			}
-			prev = seen
+// watchInvariants polls the targets' invariants until the returned stop is
+// called, which returns the violations seen (see watchStable).
+func watchInvariants(targets ...invariantTarget) (stop func() []string) {
+	return watchStable(func() []string {
+		var out []string
+		for _, t := range targets {
+			out = append(out, sampleInvariants(t)...)
 		}
-	}()
-	return m
+		return out
+	})
 }
 
 // sampleInvariants returns a key per invariant broken in this sample.
 func sampleInvariants(t invariantTarget) []string {
 	u := fake.User(t.pool, t.user)
 	ste := &v1alpha1.SoftwareTokenEnrollment{}
-	if err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: t.ns, Name: t.name}, ste); err != nil {
+	if err := k8s.Get(ctx(), keyOf(t.ns, t.name), ste); err != nil {
 		return nil
 	}
 	s := &corev1.Secret{}
-	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: t.ns, Name: t.secretName}, s)
+	err := k8s.Get(ctx(), keyOf(t.ns, t.secretName), s)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -549,18 +580,16 @@ func sampleInvariants(t invariantTarget) []string {
 		out = append(out, fmt.Sprintf("READY-BUT-BROKEN %s/%s rv=%s secretRV=%s storedMatchesCognito=false cognitoHasToken=%v",
 			t.ns, t.name, ste.ResourceVersion, srv, u.TOTPSecret != ""))
 	}
-	if t.storedCheck && u.TOTPSecret != "" && secret != u.TOTPSecret && pending != u.TOTPSecret {
+	if t.storedCheck && storedNowhere(u.TOTPSecret, secret, pending) {
 		out = append(out, fmt.Sprintf("SEED-STORED-NOWHERE %s/%s secretRV=%s", t.ns, t.name, srv))
 	}
 	return out
 }
 
-func (m *invariantMonitor) Stop() []string {
-	close(m.stop)
-	<-m.done
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.violations...)
+// storedNowhere says Cognito holds a seed for the user that is neither the
+// Secret's secret nor its pending-secret.
+func storedNowhere(cognitoSeed, secret, pending string) bool {
+	return cognitoSeed != "" && secret != cognitoSeed && pending != cognitoSeed
 }
 
 // badShapes returns a description of every enrollment in ns whose conditions
@@ -596,34 +625,15 @@ func badShapes(ns string) []string {
 	return out
 }
 
-// watchShapes samples the shapes every 20 ms (stable over 150 ms) until stopped.
-func watchShapes(namespaces ...string) func() []string {
-	stop, done := make(chan struct{}), make(chan struct{})
-	var found []string
-	seen := map[string]time.Time{}
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			now := map[string]time.Time{}
-			for _, ns := range namespaces {
-				for _, s := range badShapes(ns) {
-					first, ok := seen[s]
-					if !ok {
-						first = time.Now()
-					}
-					now[s] = first
-					if time.Since(first) > 150*time.Millisecond && !contains(found, s) {
-						found = append(found, s)
-					}
-				}
-			}
-			seen = now
+// watchShapes polls the shapes of the namespaces' enrollments until the
+// returned stop is called, which returns the bad shapes seen (see
+// watchStable).
+func watchShapes(namespaces ...string) (stop func() []string) {
+	return watchStable(func() []string {
+		var out []string
+		for _, ns := range namespaces {
+			out = append(out, badShapes(ns)...)
 		}
-	}()
-	return func() []string { close(stop); <-done; return found }
+		return out
+	})
 }

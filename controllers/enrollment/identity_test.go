@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
@@ -76,7 +74,7 @@ func TestClientOfAnotherPoolNeverOverwritesSeed(t *testing.T) {
 	fake.CreatePool(other, cognitofake.MFAOn, true)
 	fake.CreateClient(cognitofake.AppClient{ID: w.clientID + "other", PoolID: other})
 	fake.CreateUser(other, cognitofake.User{Username: w.username, Password: w.password})
-	m := watchInvariants(w.target("cross"))
+	stopInvariants := watchInvariants(w.target("cross"))
 	w.update("cross", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.ClientID = w.clientID + "other" })
 
 	deadline := time.Now().Add(15 * time.Second)
@@ -84,7 +82,7 @@ func TestClientOfAnotherPoolNeverOverwritesSeed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	violations := m.Stop()
+	violations := stopInvariants()
 	ste := w.get("cross")
 	s := w.getSecret("cross-totp")
 	t.Logf("conditions: %+v", ste.Status.Conditions)
@@ -115,19 +113,9 @@ func TestCredentialsSwitchedDuringHoldAreNoticed(t *testing.T) {
 	fake.SetVerifiedToken(w.poolID, userB, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 	// Start late in a TOTP step, so that the verification's code step is
 	// still current and the seed is held.
-	for r := totp.Remaining(time.Now()); r > 2900*time.Millisecond || r < 2500*time.Millisecond; r = totp.Remaining(time.Now()) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitLateInStep(2500*time.Millisecond, 2900*time.Millisecond)
 	w.enrollment("hold")
-	held := false
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s := &corev1.Secret{}
-		if err := k8s.Get(ctx(), keyOf(w.ns, "hold-totp"), s); err == nil && recordOf(s).Pending.Verified != nil {
-			held = true
-			break
-		}
-	}
-	if !held {
+	if w.waitHeld("hold-totp", 10*time.Second) == "" {
 		t.Fatal("the verified seed was not held (the reconcile took longer than the step's last 2.5 s)")
 	}
 	creds := w.getSecret("creds")

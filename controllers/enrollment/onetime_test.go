@@ -28,15 +28,7 @@ func TestConsumerSignsInTheInstantReadyTurnsTrue(t *testing.T) {
 			w := newWorld(t, mfa)
 			w.credentials()
 			w.enrollment("instant")
-			var ste *v1alpha1.SoftwareTokenEnrollment
-			for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(2 * time.Millisecond) {
-				if ste = w.get("instant"); isReady(ste) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("never Ready: %+v", ste.Status.Conditions)
-				}
-			}
+			w.waitReadyAtOnce("instant", 45*time.Second)
 			secret := string(w.getSecret("instant-totp").Data[v1alpha1.KeySecret])
 			if err := w.signInWithMFA(secret, 0); err != nil {
 				t.Fatalf("%s: a consumer signing in the instant Ready turned True failed: %v", mfa, err)
@@ -82,19 +74,9 @@ func TestAdoptionLateInStepNeverSpendsConsumersCode(t *testing.T) {
 		w.waitReady("again")
 		w.deleteEnrollment("again")
 		w.waitGone("again")
-		for r := totp.Remaining(time.Now()); r > 2900*time.Millisecond || r < 2300*time.Millisecond; r = totp.Remaining(time.Now()) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitLateInStep(2300*time.Millisecond, 2900*time.Millisecond)
 		w.enrollment("again")
-		var ste *v1alpha1.SoftwareTokenEnrollment
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
-			if ste = w.get("again"); isReady(ste) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("never Ready: %+v", ste.Status.Conditions)
-			}
-		}
+		w.waitReadyAtOnce("again", 30*time.Second)
 		left := totp.Remaining(time.Now())
 		if err := w.signInWithMFA(string(w.getSecret("again-totp").Data[v1alpha1.KeySecret]), 0); err != nil {
 			failures++

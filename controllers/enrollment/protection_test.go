@@ -22,11 +22,7 @@ import (
 // protection must not depend on a later reconcile (an enrollment made
 // mid-step spends the previous step's code and is promoted at once).
 func TestDisableProtectsCredentialsOnceReady(t *testing.T) {
-	w := newWorld(t, cognitofake.MFAOptional)
-	w.credentials()
-	waitLateInStep(1200*time.Millisecond, 2700*time.Millisecond)
-	w.enrollment("prot", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
-	w.waitReady("prot")
+	w := readyDisableLateInStep(t, "prot")
 	deadline := time.Now().Add(5 * time.Second)
 	for !contains(w.getSecret("creds").Finalizers, v1alpha1.FinalizerProtect) {
 		if time.Now().After(deadline) {
@@ -44,11 +40,7 @@ func TestDisableProtectsCredentialsOnceReady(t *testing.T) {
 // fall back to Retain, and the retained Secret, the only copy of the seed,
 // would be what the namespace deletion removes next.
 func TestDisableTurnsMFAOffWhenCredentialsAreDeletedFirst(t *testing.T) {
-	w := newWorld(t, cognitofake.MFAOptional)
-	w.credentials()
-	waitLateInStep(1200*time.Millisecond, 2700*time.Millisecond)
-	w.enrollment("nsdel", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
-	w.waitReady("nsdel")
+	w := readyDisableLateInStep(t, "nsdel")
 	time.Sleep(2 * time.Second) // anything due after Ready has happened
 	must(t, k8s.Delete(ctx(), w.getSecret("creds")))
 	w.deleteEnrollment("nsdel")
@@ -110,6 +102,19 @@ func TestSharedCredentialsReleasedWhenLastDisableIsGone(t *testing.T) {
 				v1alpha1.FinalizerProtect, w.getSecret("creds").Finalizers)
 		}
 	}
+}
+
+// readyDisableLateInStep is a Ready enrollment with deletionPolicy Disable,
+// created late in a TOTP step so that the one-time-code hold and its
+// promotion follow its verification.
+func readyDisableLateInStep(t *testing.T, name string) *world {
+	t.Helper()
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	waitLateInStep(1200*time.Millisecond, 2700*time.Millisecond)
+	w.enrollment(name, func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
+	w.waitReady(name)
+	return w
 }
 
 // sharedCredentials is one credentials Secret read by two Ready enrollments

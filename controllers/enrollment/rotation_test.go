@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
@@ -203,19 +202,13 @@ func TestRotateRequestedDuringHoldRotatesAgain(t *testing.T) {
 	w.enrollment("hold")
 	w.waitReady("hold")
 	stopShape := watchShapes(w.ns)
-	m := watchInvariants(w.target("hold"))
+	stopInvariants := watchInvariants(w.target("hold"))
 	before := fake.CallCounts()
 	waitLateInStep(1200*time.Millisecond, 2700*time.Millisecond)
 	w.update("hold", func(ste *v1alpha1.SoftwareTokenEnrollment) {
 		ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
 	})
-	held := ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && held == ""; time.Sleep(10 * time.Millisecond) {
-		s := &corev1.Secret{}
-		if err := k8s.Get(ctx(), keyOf(w.ns, "hold-totp"), s); err == nil && recordOf(s).Pending.Verified != nil {
-			held = string(s.Data[v1alpha1.KeyPendingSecret])
-		}
-	}
+	held := w.waitHeld("hold-totp", 10*time.Second)
 	if held == "" {
 		t.Skip("the rotation's seed was not held")
 	}
@@ -231,7 +224,7 @@ func TestRotateRequestedDuringHoldRotatesAgain(t *testing.T) {
 		t.Errorf("rotate request r2, given while seed %s was already in pending-secret, was recorded handled (status %q, record %q) with that very seed: no rotation followed it (associations %d)",
 			totp.Fingerprint(held), ste.Status.LastRotateRequest, recordOf(s).RotateHandled, callsSince(before)["AssociateSoftwareToken"])
 	}
-	for _, v := range m.Stop() {
+	for _, v := range stopInvariants() {
 		t.Errorf("invariant: %s", v)
 	}
 	for _, v := range stopShape() {
