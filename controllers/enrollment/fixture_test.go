@@ -480,15 +480,24 @@ func (w *world) waitGone(name string) {
 }
 
 // waitHeld waits up to d for a verified seed held under pending-secret (the
-// one-time-code hold) and returns it, or "" if none was held.
-func (w *world) waitHeld(secretName string, d time.Duration) string {
+// one-time-code hold) and returns it with the hold's end. It returns ""
+// when none was held within d or, if rotate is given, once that rotate
+// request was handled without a hold.
+func (w *world) waitHeld(secretName string, d time.Duration, rotate string) (string, time.Time) {
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		s := &corev1.Secret{}
-		if err := k8s.Get(ctx(), keyOf(w.ns, secretName), s); err == nil && recordOf(s).Pending.Verified != nil {
-			return string(s.Data[v1alpha1.KeyPendingSecret])
+		if err := k8s.Get(ctx(), keyOf(w.ns, secretName), s); err != nil {
+			continue
+		}
+		rec := recordOf(s)
+		if rec.Pending.Verified != nil {
+			return string(s.Data[v1alpha1.KeyPendingSecret]), rec.Pending.Verified.Until
+		}
+		if rotate != "" && rec.RotateHandled == rotate {
+			return "", time.Time{}
 		}
 	}
-	return ""
+	return "", time.Time{}
 }
 
 // waitLateInStep waits until the TOTP step has between lo and hi left.

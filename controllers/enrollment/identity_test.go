@@ -115,7 +115,7 @@ func TestCredentialsSwitchedDuringHoldAreNoticed(t *testing.T) {
 	// still current and the seed is held.
 	waitLateInStep(2500*time.Millisecond, 2900*time.Millisecond)
 	w.enrollment("hold")
-	if w.waitHeld("hold-totp", 10*time.Second) == "" {
+	if held, _ := w.waitHeld("hold-totp", 10*time.Second, ""); held == "" {
 		t.Fatal("the verified seed was not held (the reconcile took longer than the step's last 2.5 s)")
 	}
 	creds := w.getSecret("creds")
