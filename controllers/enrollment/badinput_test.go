@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
@@ -126,16 +127,6 @@ func TestTerminalFailuresStall(t *testing.T) {
 	}
 }
 
-func accessTokenSpec(w *world, s *v1alpha1.SoftwareTokenEnrollmentSpec) {
-	s.ClientID, s.CredentialsSecretRef = "", nil
-	s.AccessTokenSecretRef = &v1alpha1.SecretKeySelector{Name: "token", Key: "token"}
-}
-
-// enrollElsewhere gives the user a verified token whose seed nobody stored here.
-func (w *world) enrollElsewhere() {
-	fake.SetVerifiedToken(w.poolID, w.username, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
-}
-
 // Fixing the input recovers without a restart: a wrong password stalls, the
 // corrected Secret makes it Ready.
 func TestStallRecoversWhenSecretIsFixed(t *testing.T) {
@@ -250,4 +241,75 @@ func TestAPIServerRejectsInvalidSpecs(t *testing.T) {
 				CredentialsSecretRef: &v1alpha1.LocalObjectReference{Name: "creds"}}}
 		must(t, k8s.Create(ctx(), ste))
 	})
+}
+
+// A pruned credentials Secret does not make a working enrollment unready
+// through a local spec edit or a rotation request.
+func TestPrunedCredentialsKeepReady(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("pruned")
+	w.waitReady("pruned")
+	must(t, k8s.Delete(ctx(), w.getSecret("creds")))
+	ste := w.update("pruned", func(ste *v1alpha1.SoftwareTokenEnrollment) {
+		ste.Spec.SecretTemplate = &v1alpha1.SecretTemplate{Labels: map[string]string{"team": "ci"}}
+	})
+	waitGeneration(w, "pruned", ste.Generation)
+	w.waitReady("pruned")
+	if w.getSecret("pruned-totp").Labels["team"] != "ci" {
+		t.Fatal("the local edit was not applied")
+	}
+	w.requestRotation("pruned", "now")
+	ste = w.waitCondition("pruned", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonCredentialsSecretNotFound)
+	expectCondition(t, ste, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled)
+}
+
+// secretTemplate cannot set the operator's own annotations or labels.
+func TestTemplateCannotOverrideOperatorAnnotations(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	for _, tmpl := range []v1alpha1.SecretTemplate{
+		{Annotations: map[string]string{v1alpha1.AnnotationRecord: "{}"}},
+		{Labels: map[string]string{v1alpha1.LabelManagedBy: "me"}},
+	} {
+		ste := &v1alpha1.SoftwareTokenEnrollment{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "pin"},
+			Spec: v1alpha1.SoftwareTokenEnrollmentSpec{UserPoolID: w.poolID, ClientID: w.clientID,
+				CredentialsSecretRef: &v1alpha1.LocalObjectReference{Name: "creds"}, SecretTemplate: &tmpl}}
+		if err := k8s.Create(ctx(), ste); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "operator's own") {
+			t.Fatalf("want the API server to refuse it, got %v", err)
+		}
+	}
+}
+
+// An invalid label value is terminal before any Cognito call.
+func TestInvalidTemplateLabelIsTerminalWithoutCognito(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	before := fake.CallCounts()
+	w.enrollment("label", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+		s.SecretTemplate = &v1alpha1.SecretTemplate{Labels: map[string]string{"team": "not a valid value!"}}
+	})
+	w.waitStalled("label", v1alpha1.ReasonInvalidSpec)
+	quietFor(t, time.Second)
+	expectCalls(t, callsSince(before), map[string]int{})
+}
+
+// A secretTemplate annotation whose value makes the Secret's annotations
+// exceed the API server's 256 KiB limit (the CRD sets no size limit) is
+// terminal before any Cognito call too: the Secret write would be refused
+// only after a sign-in, a claim and an association.
+func TestOversizedTemplateAnnotationStallsWithoutCognito(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	before := fake.CallCounts()
+	w.enrollment("big", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+		s.SecretTemplate = &v1alpha1.SecretTemplate{Annotations: map[string]string{"example.com/blob": strings.Repeat("x", 270*1024)}}
+	})
+	ste := w.waitCondition("big", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonInvalidSpec)
+	time.Sleep(500 * time.Millisecond)
+	got := callsSince(before)
+	t.Logf("stalled: %.200s; Cognito calls %v", findCond(ste, v1alpha1.ConditionStalled).Message, got)
+	if len(got) != 0 {
+		t.Errorf("an invalid secretTemplate made Cognito calls before stalling: %v", got)
+	}
 }

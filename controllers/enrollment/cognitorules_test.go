@@ -14,56 +14,8 @@ import (
 )
 
 // Tests of real Cognito's rules (docs/cognito-fidelity.md), against the
-// strict fake in the mode that models each.
-
-// A TOTP code is good once: a consumer that signs in with the current code
-// at the very moment the enrollment first turns Ready succeeds, because the
-// operator proved the seed with a code no consumer uses, and hands the seed
-// out only after that code's step has passed.
-func TestConsumerSignsInTheInstantReadyTurnsTrue(t *testing.T) {
-	fake.SetOneTimeCodes(true)
-	defer fake.SetOneTimeCodes(false)
-	for _, mfa := range []string{cognitofake.MFAOptional, cognitofake.MFAOn} {
-		for i := 0; i < 3; i++ {
-			w := newWorld(t, mfa)
-			w.credentials()
-			w.enrollment("instant")
-			var ste *v1alpha1.SoftwareTokenEnrollment
-			for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(2 * time.Millisecond) {
-				if ste = w.get("instant"); isReady(ste) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("never Ready: %+v", ste.Status.Conditions)
-				}
-			}
-			secret := string(w.getSecret("instant-totp").Data[v1alpha1.KeySecret])
-			if err := w.signInWithMFA(secret, 0); err != nil {
-				t.Fatalf("%s: a consumer signing in the instant Ready turned True failed: %v", mfa, err)
-			}
-		}
-	}
-}
-
-// A rotation under the one-time rule: the consumer's first sign-in with the
-// rotated secret succeeds too, and the proofs of the old secret never spend
-// the code a consumer is using now.
-func TestRotationUnderOneTimeCodes(t *testing.T) {
-	fake.SetOneTimeCodes(true)
-	defer fake.SetOneTimeCodes(false)
-	w := newWorld(t, cognitofake.MFAOn)
-	w.credentials()
-	w.enrollment("spin")
-	w.waitReady("spin")
-	w.requestRotation("spin", "r1")
-	ste := w.waitCondition("spin", v1alpha1.ConditionRotationFailed, metav1.ConditionFalse, v1alpha1.ReasonRotated)
-	if !isReady(ste) {
-		t.Fatal("not Ready after the rotation")
-	}
-	if err := w.signInWithMFA(string(w.getSecret("spin-totp").Data[v1alpha1.KeySecret]), 0); err != nil {
-		t.Fatalf("the rotated secret does not sign in at once: %v", err)
-	}
-}
+// strict fake in the mode that models each (the one-time-code rule:
+// onetime_test.go).
 
 // Cognito may drop the old token at association (older reference text,
 // amplify-js#1226): the rotation still ends with the new secret stored and

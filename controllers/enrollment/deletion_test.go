@@ -5,42 +5,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/localenv"
 )
 
-func (w *world) waitGone(name string) {
-	w.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		err := k8s.Get(ctx(), client.ObjectKey{Namespace: w.ns, Name: name}, &v1alpha1.SoftwareTokenEnrollment{})
-		if apierrors.IsNotFound(err) {
-			return
-		}
-	}
-	w.t.Fatalf("%s was never deleted", name)
-}
-
-func (w *world) deleteEnrollment(name string) {
-	w.t.Helper()
-	must(w.t, k8s.Delete(ctx(), w.get(name)))
-}
-
-func (w *world) hasEvent(reason string) bool {
-	var list eventsv1.EventList
-	must(w.t, k8s.List(ctx(), &list, client.InNamespace(w.ns)))
-	for _, e := range list.Items {
-		if e.Reason == reason {
-			return true
-		}
-	}
-	return false
-}
+// The deletion policies: Retain keeps the seed, Disable turns MFA off before
+// it deletes the seed, and a deletion always finishes, falling back to Retain
+// whenever turning MFA off is not confirmed.
 
 // Retain (the default): the user stays enrolled and the Secret stays, no
 // longer owned, so garbage collection cannot take it.
@@ -135,5 +114,149 @@ func TestDeletionDisableFallsBackToRetainWhenCognitoIsDown(t *testing.T) {
 	}
 	if !w.hasEvent("DisableAbandoned") {
 		t.Fatal("no DisableAbandoned event")
+	}
+}
+
+// Disable finishes whatever the error: a terminal sign-in failure falls back
+// to Retain at the deletion timeout (3 s here).
+func TestDisableDeletionFinishesOnTerminalError(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("gone", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
+	w.waitReady("gone")
+	if s := w.getSecret("creds"); !contains(s.Finalizers, v1alpha1.FinalizerProtect) {
+		t.Fatal("the credentials Secret is not protected while Disable needs it")
+	}
+	fake.UpdateUser(w.poolID, w.username, func(u *cognitofake.User) { u.Password = "changed-elsewhere" })
+	w.deleteEnrollment("gone")
+	w.waitGone("gone")
+	if s := w.getSecret("gone-totp"); len(s.Data[v1alpha1.KeySecret]) == 0 || len(s.Finalizers) != 0 {
+		t.Fatal("the Secret was not kept and released")
+	}
+	if s := w.getSecret("creds"); contains(s.Finalizers, v1alpha1.FinalizerProtect) {
+		t.Fatal("the credentials Secret's protection was not released")
+	}
+}
+
+// A deletion with Disable while Cognito hangs (8 s per reply) falls back to
+// Retain at the deletion timeout (3 s), not at the end of the reconcile
+// timeout (30 s in the suite): the finalizer's Cognito work is bounded by
+// the deletion timeout.
+func TestDisableDeletionWithHungCognitoEndsAtDeletionTimeout(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("hang", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
+	w.waitReady("hang")
+	fake.SetLatency(8 * time.Second)
+	defer fake.SetLatency(0)
+	start := time.Now()
+	w.deleteEnrollment("hang")
+	for time.Since(start) < 90*time.Second {
+		err := k8s.Get(ctx(), keyOf(w.ns, "hang"), &v1alpha1.SoftwareTokenEnrollment{})
+		if err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(start).Round(100 * time.Millisecond)
+	t.Logf("deletion took %s with a 3 s deletion timeout (reconcile timeout 30 s)", took)
+	if took > 10*time.Second {
+		t.Errorf("Disable fell back to Retain only after %s, not after the 3 s deletion timeout", took)
+	}
+}
+
+// Disable under a clock skew between the manager and Cognito (here 2
+// minutes) keeps the seed or turns MFA off, never neither: every code is
+// refused with CodeMismatchException, which proves nothing about the seed,
+// so it is no proof that the seed is not the user's token.
+func TestDisableKeepsSeedUnderClockSkew(t *testing.T) {
+	for _, mfa := range []string{cognitofake.MFAOptional, cognitofake.MFAOn} {
+		t.Run(mfa, func(t *testing.T) {
+			w := newWorld(t, mfa)
+			w.credentials()
+			w.enrollment("skew", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { s.DeletionPolicy = v1alpha1.DeletionPolicyDisable })
+			w.waitReady("skew")
+			seed := string(w.getSecret("skew-totp").Data[v1alpha1.KeySecret])
+			fake.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
+			defer fake.SetClock(time.Now)
+			w.deleteEnrollment("skew")
+			w.waitGone("skew")
+			fake.SetClock(time.Now)
+			w.expectSeedKeptOrMFAOff("skew-totp", seed)
+		})
+	}
+}
+
+// Disable keeps the seed or turns MFA off while Cognito holds a pending
+// association nobody verified (the user started setting up another
+// authenticator app, or the operator's own AssociateSoftwareToken reply was
+// lost just before the deletion). In access-token mode, ReplaceOnVerify,
+// VerifySoftwareToken checks the stored seed against the pending
+// association and rejects it, although the user's verified, enabled token
+// is still the stored seed: that rejection is no proof that the seed is not
+// the user's.
+func TestDisableKeepsSeedWithAssociationPending(t *testing.T) {
+	for _, how := range []string{"abandoned association elsewhere", "operator's association reply lost"} {
+		t.Run(how, func(t *testing.T) {
+			w := newWorld(t, cognitofake.MFAOptional)
+			w.secret("token", map[string]string{"token": fake.IssueAccessToken(w.clientID, w.username)})
+			w.enrollment("pend", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) {
+				accessTokenSpec(w, s)
+				s.DeletionPolicy = v1alpha1.DeletionPolicyDisable
+			})
+			w.waitReady("pend")
+			seed := string(w.getSecret("pend-totp").Data[v1alpha1.KeySecret])
+			if how == "abandoned association elsewhere" {
+				_, err := localenv.SDK(fake.URL()).AssociateSoftwareToken(ctx(), &cip.AssociateSoftwareTokenInput{
+					AccessToken: aws.String(fake.IssueAccessToken(w.clientID, w.username))})
+				must(t, err)
+				w.deleteEnrollment("pend")
+			} else {
+				associated := make(chan struct{}, 1)
+				user := w.username
+				fake.SetHook(func(op, u string, served bool) bool {
+					if op == "AssociateSoftwareToken" && u == user && served {
+						select {
+						case associated <- struct{}{}:
+						default:
+						}
+					}
+					return false
+				})
+				defer fake.SetHook(nil)
+				fake.InjectFault("AssociateSoftwareToken", cognitofake.Fault{User: w.username, Code: "InternalErrorException", Message: "connection reset", AfterServing: true})
+				w.requestRotation("pend", "r1")
+				<-associated
+				w.deleteEnrollment("pend")
+			}
+			if err := w.signInWithMFA(seed, 0); err != nil {
+				t.Fatalf("the stored seed should still be the user's token: %v", err)
+			}
+			w.waitGone("pend")
+			w.expectSeedKeptOrMFAOff("pend-totp", seed)
+		})
+	}
+}
+
+// Delete with Retain, re-create the same enrollment (a GitOps prune and
+// re-sync): the retained Secret is adopted once its seed is proven, with no
+// new association.
+func TestRetainThenRecreateAdoptsWithoutAssociation(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOn)
+	w.credentials()
+	w.enrollment("again")
+	w.waitReady("again")
+	seed := string(w.getSecret("again-totp").Data[v1alpha1.KeySecret])
+	w.deleteEnrollment("again")
+	w.waitGone("again")
+	before := fake.CallCounts()
+	w.enrollment("again")
+	w.waitReady("again")
+	if got := callsSince(before)["AssociateSoftwareToken"]; got != 0 {
+		t.Fatalf("%d associations on re-create", got)
+	}
+	s := w.getSecret("again-totp")
+	if string(s.Data[v1alpha1.KeySecret]) != seed || len(s.OwnerReferences) != 1 || recordOf(s).RetainedFrom != "" {
+		t.Fatal("the retained Secret was not adopted as it was")
 	}
 }

@@ -5,59 +5,16 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/enrollment"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
-	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
-
-// expectEnrolled checks the Secret, the status and the fake's view of the
-// user after an enrollment, and proves the secret with an independent sign-in.
-func (w *world) expectEnrolled(name string, wantUsername bool) *corev1.Secret {
-	t := w.t
-	t.Helper()
-	ste := w.waitReady(name)
-	expectAbsent(t, ste, v1alpha1.ConditionReconciling)
-	expectAbsent(t, ste, v1alpha1.ConditionStalled)
-	s := w.getSecret(ste.Status.SecretName)
-	secret := string(s.Data[v1alpha1.KeySecret])
-	if err := totp.CheckSecret(secret); err != nil {
-		t.Fatalf("stored secret: %v", err)
-	}
-	if _, ok := s.Data[v1alpha1.KeyPendingSecret]; ok {
-		t.Fatal("a pending secret is left in the Secret")
-	}
-	if got := fake.User(w.poolID, w.username); got.TOTPSecret != secret || got.PendingSecret != "" {
-		t.Fatal("Cognito's verified token is not the stored secret")
-	}
-	if ste.Status.SecretFingerprint != totp.Fingerprint(secret) || ste.Status.VerificationStatus != "SUCCESS" ||
-		ste.Status.EnrolledTime == nil {
-		t.Fatalf("status: %+v", ste.Status)
-	}
-	if s.Labels["app.kubernetes.io/managed-by"] != "cognito-mfa-operator" || s.Labels["mfa.cognito-operator.dev/enrollment"] != name {
-		t.Fatalf("labels: %v", s.Labels)
-	}
-	if !metav1.IsControlledBy(s, ste) || s.Type != corev1.SecretTypeOpaque {
-		t.Fatalf("Secret is not an Opaque Secret controlled by the enrollment: %+v", s.ObjectMeta)
-	}
-	if (string(s.Data["username"]) == w.username) != wantUsername {
-		t.Fatalf("username key = %q", s.Data["username"])
-	}
-	url := string(s.Data[v1alpha1.KeyOTPAuthURL])
-	if !strings.HasPrefix(url, "otpauth://totp/") || !strings.Contains(url, "secret="+secret) ||
-		!strings.Contains(url, "algorithm=SHA1&digits=6&period=30") {
-		t.Fatalf("otpauth-url = %q", url)
-	}
-	if err := w.signInWithMFA(secret, 0); err != nil {
-		t.Fatalf("signing in with the stored secret: %v", err)
-	}
-	if err := w.signInWithMFA(secret, -5*time.Minute); err == nil || !strings.Contains(err.Error(), "CodeMismatch") {
-		t.Fatalf("a stale code was not rejected: %v", err)
-	}
-	return s
-}
 
 func TestCredentialsFlow(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
@@ -170,18 +127,6 @@ func TestResignInProvesStoredSecret(t *testing.T) {
 	}
 }
 
-func waitGeneration(w *world, name string, gen int64) {
-	w.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if w.get(name).Status.ObservedGeneration >= gen {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	w.t.Fatalf("generation %d never observed", gen)
-}
-
 // Once Ready, events that change nothing cost no Cognito call and no write.
 func TestReadyIsIdempotent(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
@@ -277,11 +222,34 @@ func TestTwoEnrollmentsOneSecret(t *testing.T) {
 	}
 }
 
-func conditionOf(ste *v1alpha1.SoftwareTokenEnrollment, t string) metav1.Condition {
-	for _, c := range ste.Status.Conditions {
-		if c.Type == t {
-			return c
-		}
+// A reconcile that runs out of --reconcile-timeout records it.
+func TestReconcileTimeoutIsRecorded(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("slow")
+	w.waitReady("slow")
+	provider, err := cognito.NewProvider(ctx(), cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
+	must(t, err)
+	r := &enrollment.Reconciler{Client: k8s, APIReader: k8s, Recorder: nopRecorder{}, Cognito: provider, Now: time.Now,
+		RetryBase: time.Second, RetryMax: time.Minute, Timeout: 200 * time.Millisecond, DeletionTimeout: time.Minute,
+		ClaimNamespace: claimNamespace}
+	fake.SetLatency(time.Second)
+	defer fake.SetLatency(0)
+	ste := w.get("slow")
+	ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled
+	must(t, k8s.Update(ctx(), ste))
+	if _, err := r.Reconcile(ctx(), reconcile.Request{NamespacedName: types.NamespacedName{Namespace: w.ns, Name: "slow"}}); err != nil {
+		t.Fatal(err)
 	}
-	return metav1.Condition{}
+	got := w.get("slow")
+	c := findCond(got, v1alpha1.ConditionReconciling)
+	if c == nil || c.Reason != v1alpha1.ReasonCognitoUnavailable || got.Status.ObservedGeneration != got.Generation {
+		t.Fatalf("the timeout was not recorded: %+v", got.Status.Conditions)
+	}
+}
+
+// nopRecorder drops Events, for a reconciler driven by hand.
+type nopRecorder struct{}
+
+func (nopRecorder) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...interface{}) {
 }

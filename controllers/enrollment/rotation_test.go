@@ -1,6 +1,7 @@
 package enrollment_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -8,27 +9,8 @@ import (
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
-
-func (w *world) requestRotation(name, value string) {
-	w.update(name, func(ste *v1alpha1.SoftwareTokenEnrollment) {
-		if ste.Annotations == nil {
-			ste.Annotations = map[string]string{}
-		}
-		ste.Annotations[v1alpha1.AnnotationRotate] = value
-	})
-}
-
-func (w *world) waitRotateHandled(name, value string) *v1alpha1.SoftwareTokenEnrollment {
-	w.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if ste := w.get(name); ste.Status.LastRotateRequest == value {
-			return ste
-		}
-	}
-	w.t.Fatalf("rotate request %q never handled", value)
-	return nil
-}
 
 // A new rotate value rotates exactly once, in both sign-in flows: a new
 // secret is verified, replaces the old one in one write, and signs in.
@@ -142,5 +124,131 @@ func TestRotationIntervalMinimum(t *testing.T) {
 			Rotation:             &v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 10 * time.Second}}}}
 	if err := k8s.Create(ctx(), ste); err == nil {
 		t.Fatal("a 10s rotation interval was accepted")
+	}
+}
+
+// A rotation whose VerifySoftwareToken reply is lost, followed by a
+// terminal error, keeps the now-active seed; the next sign-in promotes it.
+func TestLostRotationReplyThenTerminalErrorKeepsActiveSeed(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("lost")
+	w.waitReady("lost")
+	fake.InjectFault("VerifySoftwareToken", cognitofake.Fault{User: w.username, Code: "InternalErrorException", Message: "lost", AfterServing: true})
+	// Once the lost verification is served, the next sign-in fails
+	// terminally (as after an expired token or a changed password).
+	user := w.username
+	var once sync.Once
+	fake.SetHook(func(op, u string, served bool) bool {
+		if op == "VerifySoftwareToken" && u == user && served {
+			once.Do(func() {
+				go fake.InjectFault("InitiateAuth", cognitofake.Fault{User: user, Code: "NotAuthorizedException", Message: "Incorrect username or password."})
+			})
+		}
+		return false
+	})
+	defer fake.SetHook(nil)
+	w.requestRotation("lost", "r1")
+	ste := w.waitStalled("lost", v1alpha1.ReasonInvalidCredentials)
+	w.expectSeedStored("lost-totp")
+	if isReady(ste) {
+		t.Fatal("Ready while the stored secret is not the user's token")
+	}
+	// Fixing the input lets the next sign-in prove and promote the active seed, with no new association.
+	before := fake.CallCounts()
+	creds := w.getSecret("creds")
+	creds.Data["password"] = []byte(w.password + "-2")
+	fake.UpdateUser(w.poolID, w.username, func(u *cognitofake.User) { u.Password = w.password + "-2" })
+	must(t, k8s.Update(ctx(), creds))
+	w.waitReady("lost")
+	s := w.getSecret("lost-totp")
+	if string(s.Data[v1alpha1.KeySecret]) != fake.User(w.poolID, w.username).TOTPSecret || len(s.Data[v1alpha1.KeyPendingSecret]) != 0 {
+		t.Fatal("the active seed was not promoted")
+	}
+	if got := callsSince(before)["AssociateSoftwareToken"]; got != 0 {
+		t.Fatalf("%d associations: the verified seed was thrown away", got)
+	}
+}
+
+// README "Rotation": each new rotate value triggers exactly one rotation,
+// also when a GitOps commit changes mfaPreference and the rotate annotation
+// together (the spec edit alone would only repair the Secret and keep the
+// seed).
+func TestRotateWithSpecEditStillRotates(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("both")
+	w.waitReady("both")
+	old := string(w.getSecret("both-totp").Data[v1alpha1.KeySecret])
+	w.update("both", func(ste *v1alpha1.SoftwareTokenEnrollment) {
+		ste.Spec.MFAPreference = v1alpha1.MFAPreferenceEnabled
+		ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
+	})
+	w.waitRotateHandled("both", "r1")
+	time.Sleep(2 * time.Second)
+	ste := w.get("both")
+	if string(w.getSecret("both-totp").Data[v1alpha1.KeySecret]) == old {
+		t.Errorf("status.lastRotateRequest=%q but the secret was never rotated (conditions %+v)", ste.Status.LastRotateRequest, ste.Status.Conditions)
+	}
+}
+
+// A rotation request given while an earlier rotation's verified seed waits
+// in pending-secret (the one-time-code hold) triggers a rotation of its
+// own: the held seed was associated before the request, and it is already
+// readable in the Secret.
+//
+// The first rotation is requested late in a TOTP step: it waits for the
+// next step (StepEndingSoon), verifies its seed with the previous step's
+// code, and so holds it until 3 s into the step. A reconcile that gets
+// there later promotes the seed at once, and one that gets there just in
+// time leaves too short a hold to make a request during it; either way the
+// first rotation is requested again, a bounded number of times.
+func TestRotateRequestedDuringHoldRotatesAgain(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("hold")
+	w.waitReady("hold")
+	stopShape := watchShapes(w.ns)
+	stopInvariants := watchInvariants(w.target("hold"))
+	var before map[string]int
+	held := ""
+	for i, first := range []string{"r1", "r1-again", "r1-third"} {
+		before = fake.CallCounts()
+		waitLateInStep(1200*time.Millisecond, 2700*time.Millisecond)
+		w.update("hold", func(ste *v1alpha1.SoftwareTokenEnrollment) {
+			ste.Annotations = map[string]string{v1alpha1.AnnotationRotate: first}
+		})
+		seed, until := w.waitHeld("hold-totp", 10*time.Second, first)
+		if seed != "" && time.Until(until) >= time.Second {
+			held = seed
+			break
+		}
+		if seed == "" {
+			t.Logf("attempt %d: the rotation's seed was promoted without a hold", i+1)
+		} else {
+			t.Logf("attempt %d: the rotation's seed was held with only %s left", i+1, time.Until(until).Round(time.Millisecond))
+		}
+		w.waitRotateHandled("hold", first)
+	}
+	if held == "" {
+		t.Fatal("in 3 attempts no rotation's verified seed was held with 1 s to spare: the reconciles here are too slow to make a request during the hold")
+	}
+	w.update("hold", func(ste *v1alpha1.SoftwareTokenEnrollment) {
+		ste.Annotations[v1alpha1.AnnotationRotate] = "r2"
+	})
+	w.waitRotateHandled("hold", "r2")
+	time.Sleep(4 * time.Second)
+	ste := w.get("hold")
+	s := w.getSecret("hold-totp")
+	t.Logf("calls %v; rotate-handled %s; conditions %+v", callsSince(before), recordOf(s).RotateHandled, ste.Status.Conditions)
+	if string(s.Data[v1alpha1.KeySecret]) == held {
+		t.Errorf("rotate request r2, given while seed %s was already in pending-secret, was recorded handled (status %q, record %q) with that very seed: no rotation followed it (associations %d)",
+			totp.Fingerprint(held), ste.Status.LastRotateRequest, recordOf(s).RotateHandled, callsSince(before)["AssociateSoftwareToken"])
+	}
+	for _, v := range stopInvariants() {
+		t.Errorf("invariant: %s", v)
+	}
+	for _, v := range stopShape() {
+		t.Errorf("shape: %s", v)
 	}
 }

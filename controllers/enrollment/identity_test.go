@@ -2,26 +2,67 @@ package enrollment_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
-// Promise 3 (one identity per enrollment). The enrollment's clientID is
-// changed to an app client of ANOTHER pool (spec.userPoolID unchanged), in
-// which a user of the same name and password exists with no MFA yet and
-// MFA is required. The sign-in answers MFA_SETUP, which names the user but
-// not the pool; the operator takes the user for the recorded one (same
-// username, no sub known yet), associates, verifies and promotes: the first
-// pool's user's only seed is overwritten, and the record's sub silently
-// changes. The pool is never checked on the MFA_SETUP path (learnSub reads
-// only the sub of the new tokens).
-func TestAdversaryClientOfAnotherPoolOverwritesSeed(t *testing.T) {
+// One identity per enrollment: once a seed is proven for a user of a pool,
+// the enrollment never stores another user's seed over it, whatever changes
+// in the spec or the credentials: a change of identity is
+// Stalled/IdentityChanged, and the first user's seed stays.
+
+// Pointing an enrollment at another user never overwrites the first user's
+// only seed: Stalled/IdentityChanged, the other user untouched.
+func TestChangedUsernameNeverOverwritesFirstUsersSeed(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("who")
+	w.waitReady("who")
+	seed := string(w.getSecret("who-totp").Data[v1alpha1.KeySecret])
+	fake.CreateUser(w.poolID, cognitofake.User{Username: w.username + "-b", Password: w.password})
+	creds := w.getSecret("creds")
+	creds.Data["username"] = []byte(w.username + "-b")
+	must(t, k8s.Update(ctx(), creds))
+	w.update("who", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.FriendlyDeviceName = "edited" })
+	ste := w.waitStalled("who", v1alpha1.ReasonIdentityChanged)
+	if msg := conditionOf(ste, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, "deletionPolicy Retain") {
+		t.Fatalf("the message does not say what to do: %s", msg)
+	}
+	if got := string(w.getSecret("who-totp").Data[v1alpha1.KeySecret]); got != seed {
+		t.Fatal("the first user's seed was overwritten")
+	}
+	if u := fake.User(w.poolID, w.username+"-b"); u.TOTPSecret != "" || u.PendingSecret != "" {
+		t.Fatal("the second user was enrolled")
+	}
+	if err := w.signInWithMFA(seed, 0); err != nil {
+		t.Fatalf("the first user's seed stopped working: %v", err)
+	}
+}
+
+// A new pool id is another identity, refused with no call.
+func TestChangedPoolIsIdentityChangedWithoutCognito(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("pool")
+	w.waitReady("pool")
+	before := fake.CallCounts()
+	w.update("pool", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.UserPoolID = "us-east-1_Elsewhere" })
+	w.waitStalled("pool", v1alpha1.ReasonIdentityChanged)
+	expectCalls(t, callsSince(before), map[string]int{})
+}
+
+// The enrollment's clientID is changed to an app client of another pool
+// (spec.userPoolID unchanged), in which a user of the same name and password
+// exists with no MFA yet and MFA is required. The sign-in answers
+// MFA_SETUP, which names the user but not the pool, so the user name alone
+// proves nothing: the first pool's user's seed is never overwritten, and the
+// recorded sub never silently changes.
+func TestClientOfAnotherPoolNeverOverwritesSeed(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
 	w.enrollment("cross")
@@ -33,7 +74,7 @@ func TestAdversaryClientOfAnotherPoolOverwritesSeed(t *testing.T) {
 	fake.CreatePool(other, cognitofake.MFAOn, true)
 	fake.CreateClient(cognitofake.AppClient{ID: w.clientID + "other", PoolID: other})
 	fake.CreateUser(other, cognitofake.User{Username: w.username, Password: w.password})
-	m := zzWatch(w.zzTarget("cross"))
+	stopInvariants := watchInvariants(w.target("cross"))
 	w.update("cross", func(ste *v1alpha1.SoftwareTokenEnrollment) { ste.Spec.ClientID = w.clientID + "other" })
 
 	deadline := time.Now().Add(15 * time.Second)
@@ -41,7 +82,7 @@ func TestAdversaryClientOfAnotherPoolOverwritesSeed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	violations := m.Stop()
+	violations := stopInvariants()
 	ste := w.get("cross")
 	s := w.getSecret("cross-totp")
 	t.Logf("conditions: %+v", ste.Status.Conditions)
@@ -59,13 +100,12 @@ func TestAdversaryClientOfAnotherPoolOverwritesSeed(t *testing.T) {
 	}
 }
 
-// Promise 3 / 1. The credentials are switched to another user while a newly
-// verified seed waits for its code's step to pass (WaitForStep). The next
-// reconcile runs PromoteVerified without Cognito and records the new
-// sign-in name next to the old user's identity, so the mismatch is never
-// detected afterwards: Ready=True for credentials of user B with user A's
-// seed, and it stays so with no Cognito call.
-func TestAdversaryCredentialsSwitchedDuringHoldGoUnnoticed(t *testing.T) {
+// The credentials are switched to another user while a newly verified seed
+// waits for its code's step to pass (the one-time-code hold): the held seed
+// is proven again for the new inputs, Cognito shows another user, and the
+// enrollment is Stalled/IdentityChanged, never Ready for user B with user
+// A's seed.
+func TestCredentialsSwitchedDuringHoldAreNoticed(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
 	userB := w.username + "-b"
@@ -73,19 +113,9 @@ func TestAdversaryCredentialsSwitchedDuringHoldGoUnnoticed(t *testing.T) {
 	fake.SetVerifiedToken(w.poolID, userB, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 	// Start late in a TOTP step, so that the verification's code step is
 	// still current and the seed is held.
-	for r := totp.Remaining(time.Now()); r > 2900*time.Millisecond || r < 2500*time.Millisecond; r = totp.Remaining(time.Now()) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitLateInStep(2500*time.Millisecond, 2900*time.Millisecond)
 	w.enrollment("hold")
-	held := false
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s := &corev1.Secret{}
-		if err := k8s.Get(ctx(), keyOf(w.ns, "hold-totp"), s); err == nil && recordOf(s).Pending.Verified != nil {
-			held = true
-			break
-		}
-	}
-	if !held {
+	if held, _ := w.waitHeld("hold-totp", 10*time.Second, ""); held == "" {
 		t.Fatal("the verified seed was not held (the reconcile took longer than the step's last 2.5 s)")
 	}
 	creds := w.getSecret("creds")
@@ -113,11 +143,11 @@ func (w *world) signInAs(username, secret string) error {
 	return w.signInWithMFA(secret, 0)
 }
 
-// Promise 3. The Secret's identity annotation is removed by hand (or the
-// Secret predates identity records) and the credentials now name another
-// user who has no MFA. The migration path proves nothing, sees no token,
-// associates for the new user and promotes over the first user's seed.
-func TestAdversaryStrippedIdentityOverwritesOtherUsersSeed(t *testing.T) {
+// The Secret's record has lost its user (removed by hand, or the Secret
+// predates identity records) and the credentials now name another user who
+// has no MFA: proving nothing and seeing no token is no licence to enroll
+// the new user over the first user's seed.
+func TestStrippedIdentityNeverOverwritesFirstUsersSeed(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
 	w.enrollment("strip")
