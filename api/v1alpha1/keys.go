@@ -27,11 +27,38 @@ const (
 // secretTemplate may not set them.
 const OperatorPrefix = "mfa.cognito-operator.dev/"
 
-// Labels on the enrollment's Secret.
+// Labels on the enrollment's Secret. The Secret carries no ownerReference
+// (a garbage collector following one deletes it with the enrollment, in
+// foreground deletion before the enrollment's finalizer has run): the UID
+// label says whose it is, and tools find it as the enrollment's by it.
 const (
-	LabelManagedBy  = "app.kubernetes.io/managed-by"
-	ManagedByValue  = "cognito-mfa-operator"
-	LabelEnrollment = OperatorPrefix + "enrollment"
+	LabelManagedBy     = "app.kubernetes.io/managed-by"
+	ManagedByValue     = "cognito-mfa-operator"
+	LabelEnrollment    = OperatorPrefix + "enrollment"
+	LabelEnrollmentUID = OperatorPrefix + "enrollment-uid"
+)
+
+// LabelProtectPrefix starts the label an enrollment with deletionPolicy
+// Disable puts on each input Secret it needs to turn MFA off
+// (<prefix><enrollment UID>): the Secret keeps FinalizerProtect while any
+// such label is on it.
+const LabelProtectPrefix = OperatorPrefix + "protect-"
+
+// The seed store: Secrets in the operator's namespace
+// (--cluster-resource-namespace) that keep the seeds of enrollments whose
+// namespace went, or whose Disable turned TOTP off.
+const (
+	// LabelSeedState is Retained or Dormant (see lifecycle.SeedState).
+	LabelSeedState = OperatorPrefix + "seed-state"
+	// LabelOriginNamespaceUID is the UID of the namespace the seed came from.
+	LabelOriginNamespaceUID = OperatorPrefix + "origin-namespace-uid"
+	// AnnotationOrigin is where the seed came from, as JSON
+	// (lifecycle.Origin): namespace name and UID, enrollment name and UID,
+	// user and pool.
+	AnnotationOrigin = OperatorPrefix + "origin"
+	// AnnotationStoredAt is when the stored seed took its current state
+	// (RFC 3339); --dormant-seed-retention counts from it.
+	AnnotationStoredAt = OperatorPrefix + "stored-at"
 )
 
 // AnnotationRecord is the annotation on the enrollment's Secret that holds
@@ -51,11 +78,15 @@ const (
 	// carried out: without it, garbage collection would delete the Secret of
 	// a user who is still enrolled.
 	FinalizerEnrollment = OperatorPrefix + "finalizer"
-	// FinalizerProtect is set, with deletionPolicy Disable, on the
-	// enrollment's Secret and on the credentials it reads, so that a
-	// namespace deletion cannot remove what turning MFA off needs before the
+	// FinalizerProtect is set, with deletionPolicy Disable, on every input
+	// Secret turning MFA off needs (credentials, access token, client
+	// secret), so that a namespace deletion cannot remove them before the
 	// enrollment is finalized.
 	FinalizerProtect = OperatorPrefix + "disable-protection"
+	// FinalizerSeed is on every Secret holding a seed Cognito may hold: a
+	// Secret whose deletion has begun cannot be kept, so its seed is moved
+	// to the seed store before it goes.
+	FinalizerSeed = OperatorPrefix + "seed-protection"
 	// FinalizerUserPoolInUse holds a ClusterUserPool while enrollments name
 	// it: deleting it would leave them, and a deletion policy Disable, no
 	// pool to sign in to.

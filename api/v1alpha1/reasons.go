@@ -31,11 +31,12 @@ type ReasonInfo struct {
 // table key on them, and TestReadmeReasons keeps that table in step with
 // the registry below.
 const (
-	ReasonEnrolled    = "Enrolled"
-	ReasonRotated     = "Rotated"
-	ReasonProgressing = "Progressing"
-	ReasonRotating    = "Rotating"
-	ReasonDeleting    = "Deleting"
+	ReasonEnrolled       = "Enrolled"
+	ReasonRotated        = "Rotated"
+	ReasonProgressing    = "Progressing"
+	ReasonRotating       = "Rotating"
+	ReasonDeleting       = "Deleting"
+	ReasonSecretDeleting = "SecretDeleting"
 
 	ReasonCredentialsSecretNotFound = "CredentialsSecretNotFound"
 	ReasonAccessTokenSecretNotFound = "AccessTokenSecretNotFound"
@@ -74,6 +75,7 @@ const (
 	ReasonDuplicateEnrollment        = "DuplicateEnrollment"
 	ReasonUserPoolMismatch           = "UserPoolMismatch"
 	ReasonDisableRejected            = "DisableRejected"
+	ReasonDisableUnconfirmed         = "DisableUnconfirmed"
 	ReasonUserPoolRefRequired        = "UserPoolRefRequired"
 	ReasonNamespaceNotAllowed        = "NamespaceNotAllowed"
 	ReasonRecordUnreadable           = "RecordUnreadable"
@@ -89,6 +91,7 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonProgressing, ClassProgressing, "an enrollment step is under way"},
 	{ReasonRotating, ClassProgressing, "a new secret is being associated and verified; the stored one may stop working until it is promoted"},
 	{ReasonDeleting, ClassProgressing, "the deletion policy is being carried out"},
+	{ReasonSecretDeleting, ClassWaiting, "the enrollment's Secret is being deleted; its seed is kept in the operator's seed store and written back once the Secret is gone"},
 	{ReasonValid, ClassReady, "the ClusterUserPool's spec is valid and its client secret, if any, readable"},
 
 	{ReasonCredentialsSecretNotFound, ClassWaiting, "waiting for the credentials Secret; it proceeds when the Secret appears"},
@@ -105,6 +108,7 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonVerificationFailed, ClassRetrying, "Cognito rejected the generated code (is the manager's clock right?); retrying"},
 	{ReasonSessionExpired, ClassRetrying, "the MFA setup session expired; signing in again"},
 	{ReasonInvalidState, ClassRetrying, "the operator met a state its transitions table calls impossible (a bug: please report it); nothing is done, retrying with backoff"},
+	{ReasonDisableUnconfirmed, ClassRetrying, "deletionPolicy Disable, and the sign-in did not prove the recorded user has no MFA (another app client or user): the seed is kept; after --deletion-timeout it is retained"},
 	{ReasonKubernetesAPIError, ClassRetrying, "the Kubernetes API server refused or failed a request; retrying"},
 
 	{ReasonInvalidSpec, ClassTerminal, "the spec cannot be carried out; fix it"},

@@ -26,8 +26,12 @@ Usage:
   kubectl mfa status NAME                  the enrollment, its conditions, its Secret (keys only) and Events
   kubectl mfa login NAME                   sign in with the stored password and a code; print the tokens as JSON
   kubectl mfa rotate NAME                  request one rotation (sets the mfa.cognito-operator.dev/rotate annotation)
+  kubectl mfa seeds                        list the seed store (seeds kept after their namespace went, or Disable)
+  kubectl mfa seeds delete NAME --yes      delete a stored seed (it may be the only copy a user still needs)
+  kubectl mfa seeds adopt NAME --to ENROLLMENT [-n NAMESPACE]
+                                           write a stored seed into the enrollment's Secret; the enrollment proves it
 
-Common flags: -n/--namespace, --kubeconfig, --context.
+Common flags: -n/--namespace, --kubeconfig, --context; --cluster-resource-namespace NS (the manager's: the seed store).
 login flags: --cognito-endpoint URL (or AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER), --region (or AWS_REGION),
   --cluster-resource-namespace NS (where a ClusterUserPool's client secret is when it names no namespace).
 `
@@ -60,9 +64,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	endpoint := fs.String("cognito-endpoint", os.Getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"), "with login: Cognito endpoint URL")
 	region := fs.String("region", os.Getenv("AWS_REGION"), "with login: region for pool ids that name none")
 	clusterNamespace := fs.String("cluster-resource-namespace", "cognito-mfa-operator-system",
-		"with login: the manager's --cluster-resource-namespace, where a ClusterUserPool's client secret is when its reference names no namespace")
+		"the manager's --cluster-resource-namespace: the seed store, and where a ClusterUserPool's client secret is when its reference names no namespace")
+	to := fs.String("to", "", "with seeds adopt: the enrollment (in the current namespace) that adopts the seed")
+	yes := fs.Bool("yes", false, "with seeds delete: delete the stored seed")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if command == "seeds" {
+		c, err := newCLI(kube, out)
+		if err != nil {
+			return err
+		}
+		return c.seeds(ctx, fs.Args(), *clusterNamespace, *to, *yes)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%s takes exactly one enrollment name\n\n%s", command, usage)

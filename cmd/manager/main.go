@@ -23,6 +23,7 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/clusteruserpool"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/enrollment"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/seedstore"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/metrics"
@@ -40,6 +41,7 @@ type options struct {
 	timeout                time.Duration
 	retryBase, retryMax    time.Duration
 	deletionTimeout        time.Duration
+	dormantRetention       time.Duration
 	resyncPeriod           time.Duration
 	kubeQPS                float64
 	kubeBurst              int
@@ -76,9 +78,10 @@ func main() {
 	fs.DurationVar(&o.retryBase, "retry-base-delay", 5*time.Second, "First retry delay after a transient failure; it doubles per failure.")
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 10*time.Minute, "Longest retry delay after repeated transient failures.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 30*time.Minute, "How often a Ready enrollment re-reads its Secret and its claim on the user (no Cognito call); 0 disables.")
-	fs.DurationVar(&o.deletionTimeout, "deletion-timeout", 10*time.Minute, "How long deletionPolicy Disable keeps trying to reach Cognito before it keeps the Secret instead (Retain).")
+	fs.DurationVar(&o.deletionTimeout, "deletion-timeout", 10*time.Minute, "How long deletionPolicy Disable keeps trying to reach Cognito before it keeps the seed instead (Retain), on the API server's clock.")
+	fs.DurationVar(&o.dormantRetention, "dormant-seed-retention", 0, "How long the seed store keeps a dormant seed (TOTP turned off by Disable, confirmed; Cognito keeps the registration, so re-enabling TOTP brings it back); 0 keeps it until an administrator deletes it. Retained seeds are never deleted by the operator.")
 	fs.StringVar(&o.clusterResourceNS, "cluster-resource-namespace", defaultNamespace(),
-		"The operator's own namespace: the claims that keep two enrollments off one user live there, and ClusterUserPools' client secrets by default (default: $POD_NAMESPACE, else cognito-mfa-operator-system).")
+		"The operator's own namespace: the claims that keep two enrollments off one user live there, the seed store, and ClusterUserPools' client secrets by default (default: $POD_NAMESPACE, else cognito-mfa-operator-system).")
 	fs.BoolVar(&o.requireUserPoolRef, "require-user-pool-ref", false,
 		"Refuse enrollments that name their own user pool and app client (spec.userPoolID): only ClusterUserPools, chosen by cluster administrators, may be used (spec.userPoolRef).")
 	zapOpts := zap.Options{}
@@ -136,6 +139,9 @@ func run(ctx context.Context, o options) error {
 	}
 	restCfg := ctrl.GetConfigOrDie()
 	restCfg.QPS, restCfg.Burst = float32(o.kubeQPS), o.kubeBurst
+	// The deletion timeout runs on the API server's clock, learnt from its answers.
+	serverClock := &kube.ServerClock{}
+	restCfg.Wrap(serverClock.Wrap)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
@@ -171,6 +177,7 @@ func run(ctx context.Context, o options) error {
 		Timeout:   o.timeout,
 
 		DeletionTimeout:    o.deletionTimeout,
+		ServerNow:          serverClock.Now,
 		ResyncPeriod:       o.resyncPeriod,
 		ClaimNamespace:     o.clusterResourceNS,
 		RequireUserPoolRef: o.requireUserPoolRef,
@@ -188,6 +195,18 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := pools.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ClusterUserPool controller: %w", err)
+	}
+	guardian := &seedstore.Reconciler{
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Recorder:         mgr.GetEventRecorder("cognito-mfa-operator"),
+		StoreNamespace:   o.clusterResourceNS,
+		SecretEvents:     secretEvents,
+		Namespaces:       namespaces,
+		DormantRetention: o.dormantRetention,
+	}
+	if err := guardian.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the seed store: %w", err)
 	}
 	if err := metrics.RegisterStates(mgr.GetClient()); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,11 +63,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Get(ctx, req.NamespacedName, pool); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	var users v1alpha1.SoftwareTokenEnrollmentList
-	if err := r.List(ctx, &users, client.MatchingFields{kube.UserPoolRefIndex: pool.Name}); err != nil {
+	n, err := r.countUsers(ctx, pool)
+	if err != nil {
 		return reconcile.Result{}, err
 	}
-	n := len(users.Items)
 	if err := r.holdWhileUsed(ctx, pool, n > 0); err != nil {
 		return reconcile.Result{}, err
 	}
@@ -96,6 +96,31 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{RequeueAfter: secretRecheck}, nil
 	}
 	return reconcile.Result{}, nil
+}
+
+// countUsers counts the enrollments that name the pool from a namespace it
+// allows: one it refuses can neither use it nor hold its deletion.
+func (r *Reconciler) countUsers(ctx context.Context, pool *v1alpha1.ClusterUserPool) (int, error) {
+	var users v1alpha1.SoftwareTokenEnrollmentList
+	if err := r.List(ctx, &users, client.MatchingFields{kube.UserPoolRefIndex: pool.Name}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ste := range users.Items {
+		var labels map[string]string
+		if lifecycle.NeedsNamespaceLabels(pool, ste.Namespace) {
+			ns := &metav1.PartialObjectMetadata{}
+			ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+			if err := r.Get(ctx, client.ObjectKey{Name: ste.Namespace}, ns); err != nil {
+				return 0, client.IgnoreNotFound(err)
+			}
+			labels = ns.Labels
+		}
+		if lifecycle.NamespaceAllowed(pool.Spec.AllowedNamespaces, ste.Namespace, labels) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // readiness says whether enrollments can use the pool: the same checks an

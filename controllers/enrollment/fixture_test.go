@@ -64,6 +64,8 @@ type world struct {
 	clientID string
 	username string
 	password string
+	// clientSecret is the app client's secret, when it has one.
+	clientSecret string
 }
 
 // newWorld makes a namespace, a pool with the given MFA mode and TOTP on,
@@ -264,7 +266,8 @@ func (w *world) signInWithMFA(secret string, offset time.Duration) error {
 	if err != nil {
 		return err
 	}
-	consumer := localenv.Consumer{API: localenv.SDK(fake.URL()), ClientID: w.clientID, Username: w.username, Password: w.password}
+	consumer := localenv.Consumer{API: localenv.SDK(fake.URL()), ClientID: w.clientID, ClientSecret: w.clientSecret,
+		Username: w.username, Password: w.password}
 	_, err = consumer.SignInWithMFA(ctx(), code)
 	return err
 }
@@ -352,8 +355,11 @@ func (w *world) expectEnrolled(name string, wantUsername bool) *corev1.Secret {
 	if s.Labels["app.kubernetes.io/managed-by"] != "cognito-mfa-operator" || s.Labels["mfa.cognito-operator.dev/enrollment"] != name {
 		t.Fatalf("labels: %v", s.Labels)
 	}
-	if !metav1.IsControlledBy(s, ste) || s.Type != corev1.SecretTypeOpaque {
-		t.Fatalf("Secret is not an Opaque Secret controlled by the enrollment: %+v", s.ObjectMeta)
+	// Owned by the UID label, never by an ownerReference, which the
+	// garbage collector would follow.
+	if s.Labels[v1alpha1.LabelEnrollmentUID] != string(ste.UID) || len(s.OwnerReferences) != 0 || s.Type != corev1.SecretTypeOpaque ||
+		!contains(s.Finalizers, v1alpha1.FinalizerSeed) {
+		t.Fatalf("Secret is not an Opaque Secret owned by the enrollment, with its seed protected: %+v", s.ObjectMeta)
 	}
 	if (string(s.Data["username"]) == w.username) != wantUsername {
 		t.Fatalf("username key = %q", s.Data["username"])
@@ -645,4 +651,16 @@ func watchShapes(namespaces ...string) (stop func() []string) {
 		}
 		return out
 	})
+}
+
+// cognitoDown makes every sign-in of the user fail as an unreachable
+// Cognito would (InternalErrorException), until the faults are reset (at
+// the end of the test at the latest).
+func (w *world) cognitoDown() {
+	outage := make([]cognitofake.Fault, 100)
+	for i := range outage {
+		outage[i] = cognitofake.Fault{User: w.username, Code: "InternalErrorException", Message: "down"}
+	}
+	fake.InjectFault("InitiateAuth", outage...)
+	w.t.Cleanup(func() { fake.ResetFaults(w.username) })
 }

@@ -82,13 +82,16 @@ func (r *Reconciler) readInputs(ctx context.Context, ste *v1alpha1.SoftwareToken
 		creds.credentials, in.Username, creds.password = s, data[v1alpha1.CredentialsKeyUsername], data[v1alpha1.CredentialsKeyPassword]
 	}
 	if ref := spec.AccessTokenSecretRef; ref != nil {
-		_, data, err := read(ste.Namespace, ref.Name, v1alpha1.ReasonAccessTokenSecretNotFound, v1alpha1.ReasonInvalidAccessTokenSecret, ref.Key)
+		s, data, err := read(ste.Namespace, ref.Name, v1alpha1.ReasonAccessTokenSecretNotFound, v1alpha1.ReasonInvalidAccessTokenSecret, ref.Key)
 		keep(err)
-		creds.accessToken = strings.TrimSpace(data[ref.Key])
+		creds.accessTokenSecret, creds.accessToken = s, strings.TrimSpace(data[ref.Key])
 	}
 	if cs := in.Pool.ClientSecret; cs != nil {
 		ns := cmp.Or(cs.Namespace, ste.Namespace)
-		_, data, err := read(ns, cs.Name, v1alpha1.ReasonClientSecretNotFound, v1alpha1.ReasonInvalidClientSecret, cs.Key)
+		s, data, err := read(ns, cs.Name, v1alpha1.ReasonClientSecretNotFound, v1alpha1.ReasonInvalidClientSecret, cs.Key)
+		if ns == ste.Namespace {
+			creds.clientSecretSecret = s // a pool's, in the operator's namespace, goes with no namespace deletion
+		}
 		if err != nil && pool != nil && asOutcome(err).Reason != v1alpha1.ReasonKubernetesAPIError {
 			// The pool's secret is its administrators' to fix: the enrollment waits for the pool.
 			err = poolNotReady(pool, asOutcome(err).Message)

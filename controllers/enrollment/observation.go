@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
@@ -28,6 +29,10 @@ type observation struct {
 	creds secretInputs
 	// claim is the claim on the recorded identity, with its Leases.
 	claim claimState
+	// namespaceUID is the enrollment's namespace's, when it was read.
+	namespaceUID string
+	// stored is the enrollment's entry in the seed store, when it was read.
+	stored *corev1.Secret
 }
 
 // secretInputs are the values of the referenced Secrets: they never enter
@@ -37,6 +42,9 @@ type secretInputs struct {
 	appClient             cognito.AppClient
 	// credentials is the credentials Secret as read, for its finalizer.
 	credentials *corev1.Secret
+	// accessTokenSecret and clientSecretSecret are the other input Secrets
+	// of the enrollment's namespace, for their finalizers too.
+	accessTokenSecret, clientSecretSecret *corev1.Secret
 }
 
 // observe gathers the observation. Only the API server is read.
@@ -65,10 +73,73 @@ func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnr
 		}
 		o.Claim = o.claim.Claim
 	}
-	if !ste.DeletionTimestamp.IsZero() {
+	deleting := !ste.DeletionTimestamp.IsZero()
+	if deleting {
 		o.DeletionTimedOut = r.deletionTimedOut(ste)
 	}
+	// The seed store is looked in only where it can matter: a deletion, an
+	// enrollment with no Secret, or a Secret written back from the store.
+	if deleting || o.Ownership == lifecycle.OwnNone || o.Record.RestoredFrom != "" {
+		if err := r.observeStore(ctx, o); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
+}
+
+// observeStore reads the namespace (its UID keys the seed store, and its
+// deletion says no seed can stay) and the enrollment's stored seed. A
+// deleting enrollment counts only a seed it stored itself; a live one any
+// kept for its namespace and name.
+func (r *Reconciler) observeStore(ctx context.Context, o *observation) error {
+	ste := o.Enrollment
+	var ns corev1.Namespace
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: ste.Namespace}, &ns); err != nil {
+		return retry(v1alpha1.ReasonKubernetesAPIError, fmt.Sprintf("reading namespace %q: %v", ste.Namespace, err))
+	}
+	o.namespaceUID = string(ns.UID)
+	o.NamespaceDeleting = !ns.DeletionTimestamp.IsZero()
+	name := lifecycle.StoreName(o.namespaceUID, ste.Name)
+	if o.Record.RestoredFrom != "" {
+		name = o.Record.RestoredFrom
+	}
+	stored, err := r.store().Get(ctx, name)
+	if err != nil || stored == nil {
+		return err
+	}
+	// A seed written back here names its stored copy (an administrator's
+	// adoption may name one from elsewhere); otherwise it must be this
+	// enrollment's.
+	origin := kube.OriginOf(stored)
+	if o.Record.RestoredFrom == "" && (origin.NamespaceUID != o.namespaceUID || origin.Enrollment != ste.Name ||
+		(!ste.DeletionTimestamp.IsZero() && origin.EnrollmentUID != string(ste.UID))) {
+		return nil
+	}
+	o.stored, o.Stored = stored, kube.StoredSeedOf(stored)
+	return nil
+}
+
+// HasSeedHere says the enrollment's own Secret holds a seed.
+func (o *observation) HasSeedHere() bool {
+	return o.target != nil && (kube.SeedOf(o.target, v1alpha1.KeySecret) != "" || kube.SeedOf(o.target, v1alpha1.KeyPendingSecret) != "")
+}
+
+// useStoredSeed makes a deleting enrollment whose seed is only in the store
+// (its Secret went with a namespace deletion) carry out its policy on that
+// seed.
+func (o *observation) useStoredSeed() {
+	if (o.Ownership == lifecycle.OwnOwned && o.HasSeedHere()) || o.stored == nil {
+		return
+	}
+	o.secret, o.pending = kube.SeedOf(o.stored, v1alpha1.KeySecret), kube.SeedOf(o.stored, v1alpha1.KeyPendingSecret)
+	o.Active, o.Pending, o.Record = o.Stored.Active, o.Stored.Pending, o.Stored.Record
+}
+
+// origin says where the enrollment's seed comes from, for the seed store.
+func (o *observation) origin() lifecycle.Origin {
+	ste := o.Enrollment
+	return lifecycle.Origin{Namespace: ste.Namespace, NamespaceUID: o.namespaceUID, Enrollment: ste.Name,
+		EnrollmentUID: string(ste.UID), User: o.Record.Identity.User, Pool: o.Record.Identity.Pool}
 }
 
 // observeSecret reads the enrollment's Secret, its seeds and its record.
@@ -90,28 +161,24 @@ func (o *observation) setTarget(s *corev1.Secret) {
 	o.target = s
 	o.Record, o.RecordErr = lifecycle.ReadRecord(s.Annotations)
 	o.Ownership = ownershipOf(s, o.Enrollment, o.Record)
-	o.secret, o.pending = seed(s, v1alpha1.KeySecret), seed(s, v1alpha1.KeyPendingSecret)
+	o.secret, o.pending = kube.SeedOf(s, v1alpha1.KeySecret), kube.SeedOf(s, v1alpha1.KeyPendingSecret)
 	o.Active, o.Pending = fingerprint(o.secret), fingerprint(o.pending)
+	o.SecretDeleting = o.Ownership != lifecycle.OwnForeign && !s.DeletionTimestamp.IsZero()
 }
 
+// ownershipOf is how the enrollment stands to a Secret: its own by the UID
+// label (or, written by an earlier release, by a controller
+// ownerReference), retained for it by the record, else someone else's.
 func ownershipOf(s *corev1.Secret, ste *v1alpha1.SoftwareTokenEnrollment, rec lifecycle.Record) lifecycle.Ownership {
-	if metav1.IsControlledBy(s, ste) {
+	managed := s.Labels[v1alpha1.LabelManagedBy] == v1alpha1.ManagedByValue
+	uid, labelled := s.Labels[v1alpha1.LabelEnrollmentUID]
+	switch {
+	case managed && labelled && uid == string(ste.UID), metav1.IsControlledBy(s, ste):
 		return lifecycle.OwnOwned
-	}
-	if metav1.GetControllerOf(s) == nil && s.Labels[v1alpha1.LabelManagedBy] == v1alpha1.ManagedByValue &&
-		rec.RetainedFrom == ste.Namespace+"/"+ste.Name {
+	case managed && !labelled && metav1.GetControllerOf(s) == nil && rec.RetainedFrom == ste.Namespace+"/"+ste.Name:
 		return lifecycle.OwnRetained
 	}
 	return lifecycle.OwnForeign
-}
-
-// seed is a key of the Secret when it holds a usable base32 seed.
-func seed(s *corev1.Secret, key string) string {
-	v := string(s.Data[key])
-	if v == "" || totp.CheckSecret(v) != nil {
-		return ""
-	}
-	return v
 }
 
 // fingerprint is what the pure observation knows of a seed.

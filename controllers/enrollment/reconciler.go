@@ -47,8 +47,12 @@ type Reconciler struct {
 	// Timeout bounds one reconcile's Cognito work.
 	Timeout time.Duration
 	// DeletionTimeout is how long deletionPolicy Disable keeps trying before
-	// it falls back to Retain.
+	// it falls back to Retain, on the API server's clock.
 	DeletionTimeout time.Duration
+	// ServerNow is the API server's clock, estimated from its answers
+	// (kube.ServerClock): the deletion timeout runs on it, since a
+	// deletionTimestamp is the API server's. nil means Now.
+	ServerNow func() time.Time
 	// ResyncPeriod, when set, brings a Ready enrollment back this often to
 	// re-read its Secret and its claim (no Cognito call), so that a claim
 	// deleted or taken over by hand is noticed without another trigger.
@@ -105,7 +109,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	timeout := r.Timeout
 	if !ste.DeletionTimestamp.IsZero() && r.DeletionTimeout > 0 {
 		// A hung Cognito must not hold a deletion past its timeout.
-		left := max(r.DeletionTimeout-r.Now().Sub(ste.DeletionTimestamp.Time), time.Second)
+		left := max(r.deletionLeft(ste), time.Second)
 		if timeout <= 0 || left < timeout {
 			timeout = left
 		}
@@ -156,6 +160,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	r.observed(ctx, t)
 	x := r.newRun(o, t)
 	return r.report(reportCtx, x, r.act(ctx, x))
+}
+
+// serverNow is the API server's clock.
+func (r *Reconciler) serverNow() time.Time {
+	if r.ServerNow != nil {
+		return r.ServerNow()
+	}
+	return r.Now()
+}
+
+// deletionLeft is how much of the deletion timeout is left.
+func (r *Reconciler) deletionLeft(ste *v1alpha1.SoftwareTokenEnrollment) time.Duration {
+	return r.DeletionTimeout - r.serverNow().Sub(ste.DeletionTimestamp.Time)
+}
+
+// store is the seed store in the operator's namespace.
+func (r *Reconciler) store() kube.SeedStore {
+	return kube.SeedStore{Client: r.Client, Reader: r.APIReader, Namespace: r.ClaimNamespace}
 }
 
 // failedRun is the run of a reconcile whose observation failed.
@@ -211,29 +233,26 @@ func (r *Reconciler) act(ctx context.Context, x *run) error {
 	}
 	switch x.plan() {
 	case lifecycle.PlanUpToDate:
-		return x.repairMetadata(ctx)
+		if err := x.repairMetadata(ctx); err != nil {
+			return err
+		}
+		return x.finishRestore(ctx)
+	case lifecycle.PlanRestore:
+		return x.restore(ctx)
 	case lifecycle.PlanPromoteVerified:
 		x.view, x.step = &lifecycle.View{ID: x.o.Record.Identity}, lifecycle.StepPromote
 		if err := x.promote(ctx, x.o.pending); err != nil {
 			return err
 		}
-		return x.protectCredentials(ctx)
+		return x.protectInputs(ctx)
 	}
 	if err := x.actWithCognito(ctx); err != nil {
 		return err
 	}
-	return x.protectCredentials(ctx)
-}
-
-// protectCredentials keeps the credentials Secret from a namespace deletion
-// while this enrollment, or another one reading the same Secret, has
-// deletionPolicy Disable (it needs the password to turn MFA off), and lets
-// it go otherwise. Every path that succeeds ends here: no later reconcile
-// is woken by the operator's own writes to do it.
-func (x *run) protectCredentials(ctx context.Context) error {
-	ste := x.o.Enrollment
-	protect := ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable || x.r.credentialsStillNeeded(ctx, ste)
-	return x.r.protectCredentials(ctx, x, x.o.creds.credentials, protect)
+	if err := x.protectInputs(ctx); err != nil {
+		return err
+	}
+	return x.finishRestore(ctx)
 }
 
 // repairMetadata brings an up-to-date Secret's metadata, the claim and the
@@ -247,7 +266,7 @@ func (x *run) repairMetadata(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return x.protectCredentials(ctx)
+	return x.protectInputs(ctx)
 }
 
 // signInWithFinalizer signs in while the finalizer is added: both must be

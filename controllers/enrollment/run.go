@@ -38,6 +38,9 @@ type run struct {
 	usedStep map[string]int64
 	// distrusted: Cognito showed that the stored secret may no longer work.
 	distrusted bool
+	// deleting: the reconcile carries out a deletion policy; a failure of it
+	// does not leave the enrollment claiming Ready.
+	deleting bool
 	// lookAgain: someone else changed the enrollment's Secret while this
 	// reconcile wrote it; the event was held back, so it reconciles again.
 	lookAgain bool
@@ -61,7 +64,7 @@ func (x *run) plan() lifecycle.Plan { return x.t.Plan }
 // trusted says the stored secret still works as far as anyone knows: the
 // enrollment may stay Ready through a failure.
 func (x *run) trusted() bool {
-	return x.o.SeedTrusted() && !x.distrusted && !x.associated
+	return x.o.SeedTrusted() && !x.distrusted && !x.associated && !x.deleting
 }
 
 // newSeed says this reconcile made a new seed the user's token: verified

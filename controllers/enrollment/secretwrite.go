@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 )
 
@@ -49,14 +50,14 @@ func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret, *life
 		desired.Data[v1alpha1.KeyUsername] = []byte(x.o.In.Username)
 	}
 	applyTemplate(desired, ste)
-	if ste.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable {
-		controllerutil.AddFinalizer(desired, v1alpha1.FinalizerProtect)
-	} else {
-		controllerutil.RemoveFinalizer(desired, v1alpha1.FinalizerProtect)
-	}
-	if err := controllerutil.SetControllerReference(ste, desired, x.r.Scheme()); err != nil {
-		return err
-	}
+	// Ownership is the UID label, never an ownerReference: the garbage
+	// collector would delete the seed with the enrollment, before its
+	// finalizer ran (foreground deletion) or without it (orphaned, then
+	// cascaded). Earlier releases set one; it goes with this write.
+	desired.Labels[v1alpha1.LabelEnrollmentUID] = string(ste.UID)
+	desired.OwnerReferences = slices.DeleteFunc(desired.OwnerReferences,
+		func(ref metav1.OwnerReference) bool { return ref.UID == ste.UID })
+	keepSeedFinalizer(desired)
 	if current != nil && secretEqual(current, desired) {
 		return nil
 	}
@@ -71,6 +72,18 @@ func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret, *life
 	}
 	x.o.target, x.o.Ownership = desired, lifecycle.OwnOwned
 	return nil
+}
+
+// keepSeedFinalizer puts FinalizerSeed on a Secret exactly while it holds a
+// seed, and drops the disable-protection earlier releases put on seed
+// Secrets (FinalizerSeed covers every deletion policy).
+func keepSeedFinalizer(s *corev1.Secret) {
+	controllerutil.RemoveFinalizer(s, v1alpha1.FinalizerProtect)
+	if kube.SeedOf(s, v1alpha1.KeySecret) != "" || kube.SeedOf(s, v1alpha1.KeyPendingSecret) != "" {
+		controllerutil.AddFinalizer(s, v1alpha1.FinalizerSeed)
+	} else {
+		controllerutil.RemoveFinalizer(s, v1alpha1.FinalizerSeed)
+	}
 }
 
 // writeOwn sends one of x's writes to secret, registered with ownWrites so
@@ -113,31 +126,4 @@ func secretEqual(a, b *corev1.Secret) bool {
 	return maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
 		maps.EqualFunc(a.Data, b.Data, func(x, y []byte) bool { return string(x) == string(y) }) &&
 		len(a.OwnerReferences) == len(b.OwnerReferences) && slices.Equal(a.Finalizers, b.Finalizers)
-}
-
-// protectCredentials keeps the credentials Secret from a namespace
-// deletion while deletionPolicy Disable needs it, and lets it go otherwise.
-// x is the reconcile that writes it, nil during a deletion (whose echo may
-// come back: the enrollment is going away).
-func (r *Reconciler) protectCredentials(ctx context.Context, x *run, creds *corev1.Secret, protect bool) error {
-	if creds == nil || controllerutil.ContainsFinalizer(creds, v1alpha1.FinalizerProtect) == protect {
-		return nil
-	}
-	if protect && !creds.DeletionTimestamp.IsZero() {
-		return nil // the API server refuses new finalizers on an object being deleted
-	}
-	s := creds.DeepCopy()
-	if protect {
-		controllerutil.AddFinalizer(s, v1alpha1.FinalizerProtect)
-	} else {
-		controllerutil.RemoveFinalizer(s, v1alpha1.FinalizerProtect)
-	}
-	update := func() error { return r.Update(ctx, s) }
-	if x != nil {
-		update = func() error { return r.writeOwn(x, s, func() error { return r.Update(ctx, s) }) }
-	}
-	if err := update(); err != nil {
-		return kubeError(fmt.Sprintf("updating the finalizers of Secret %q", s.Name), err)
-	}
-	return nil
 }

@@ -50,14 +50,6 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) er
 		For(&v1alpha1.SoftwareTokenEnrollment{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesRawSource(r.SecretEvents.Source(r.enrollmentsForSecret, r.allEnrollments)).
-		// An enrollment gone for good may leave a credentials Secret
-		// protected for it: those that share the Secret decide again.
-		Watches(&v1alpha1.SoftwareTokenEnrollment{}, handler.EnqueueRequestsFromMapFunc(r.credentialSharers),
-			builder.WithPredicates(predicate.Funcs{
-				CreateFunc:  func(crevent.CreateEvent) bool { return false },
-				UpdateFunc:  func(crevent.UpdateEvent) bool { return false },
-				GenericFunc: func(crevent.GenericEvent) bool { return false },
-			})).
 		Watches(&v1alpha1.ClusterUserPool{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForPool),
 			builder.WithPredicates(poolUsabilityChanged)).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.enrollmentsForNamespace),
@@ -80,27 +72,6 @@ func (r *Reconciler) enrollmentsForSecret(ctx context.Context, secret client.Obj
 	}
 	for _, pool := range kube.PoolsUsingSecret(ctx, r.Client, secret, r.ClaimNamespace) {
 		reqs = append(reqs, r.enrollmentsForPool(ctx, &pool)...)
-	}
-	return reqs
-}
-
-// credentialSharers are the other enrollments that read the credentials
-// Secret of a deleted one.
-func (r *Reconciler) credentialSharers(ctx context.Context, obj client.Object) []reconcile.Request {
-	ste, ok := obj.(*v1alpha1.SoftwareTokenEnrollment)
-	if !ok || ste.Spec.CredentialsSecretRef == nil {
-		return nil
-	}
-	var list v1alpha1.SoftwareTokenEnrollmentList
-	if err := r.List(ctx, &list, client.InNamespace(ste.Namespace),
-		client.MatchingFields{secretNamesIndex: ste.Spec.CredentialsSecretRef.Name}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, req := range requestsFor(list.Items) {
-		if req.Name != ste.Name {
-			reqs = append(reqs, req)
-		}
 	}
 	return reqs
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/clusteruserpool"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/enrollment"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/seedstore"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
@@ -37,10 +39,15 @@ import (
 const claimNamespace = "cognito-mfa-system"
 
 var (
-	k8s     client.Client
-	cfg     *rest.Config
-	fake    *cognitofake.Server
-	logSink = &syncBuffer{}
+	// managerSkew sets the manager's clock off the real one, for the tests
+	// of what a wrong clock does; the API server's stays right.
+	managerSkew atomic.Int64
+	managerNow  = func() time.Time { return time.Now().Add(time.Duration(managerSkew.Load())) }
+	serverClock = &kube.ServerClock{Local: managerNow}
+	k8s         client.Client
+	cfg         *rest.Config
+	fake        *cognitofake.Server
+	logSink     = &syncBuffer{}
 )
 
 func TestMain(m *testing.M) {
@@ -88,7 +95,10 @@ func runSuite(m *testing.M) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+	// The manager learns the API server's clock from its answers, as in production.
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.Wrap(serverClock.Wrap)
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache: cache.Options{DefaultTransform: kube.TrimCache}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -102,8 +112,8 @@ func runSuite(m *testing.M) int {
 	}
 	r := &enrollment.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("cognito-mfa-operator"),
-		Cognito: provider, Now: time.Now, RetryBase: 200 * time.Millisecond, RetryMax: 2 * time.Second, Timeout: 30 * time.Second,
-		DeletionTimeout: 3 * time.Second, ClaimNamespace: claimNamespace,
+		Cognito: provider, Now: managerNow, RetryBase: 200 * time.Millisecond, RetryMax: 2 * time.Second, Timeout: 30 * time.Second,
+		DeletionTimeout: 3 * time.Second, ClaimNamespace: claimNamespace, ServerNow: serverClock.Now,
 	}
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: claimNamespace}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -116,6 +126,12 @@ func runSuite(m *testing.M) int {
 	pools := &clusteruserpool.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		ClusterResourceNamespace: claimNamespace, DefaultRegion: "us-east-1"}
 	if err := pools.SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	guardian := &seedstore.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("cognito-mfa-operator"), StoreNamespace: claimNamespace}
+	if err := guardian.SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -272,3 +272,20 @@ func TestAPIServerRequiresOnePoolForm(t *testing.T) {
 		})
 	}
 }
+
+// An enrollment from a namespace the pool does not allow can neither use
+// the pool nor hold its deletion.
+func TestRefusedNamespaceDoesNotHoldThePool(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	pool := w.userPool(func(s *v1alpha1.ClusterUserPoolSpec) {
+		s.AllowedNamespaces = &v1alpha1.AllowedNamespaces{Names: []string{"somewhere-else"}}
+	})
+	w.enrollment("bot", refTo(pool.Name))
+	w.waitStalled("bot", v1alpha1.ReasonNamespaceNotAllowed)
+	w.waitPool(pool.Name, "counted no enrollment", func(p *v1alpha1.ClusterUserPool) bool { return p.Status.Enrollments == 0 })
+	must(t, k8s.Delete(ctx(), pool))
+	w.eventually("the pool to go", func() bool {
+		return apierrors.IsNotFound(k8s.Get(ctx(), ktypes.NamespacedName{Name: pool.Name}, &v1alpha1.ClusterUserPool{}))
+	})
+}

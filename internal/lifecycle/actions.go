@@ -132,13 +132,34 @@ var (
 					"the stored seeds are kept; an administrator must reset the user's MFA for the operator to enroll it again", v.ID, o.SecretName)
 		})}
 
-	disable  = &action{plan: PlanDisable, why: "deletionPolicy Disable"}
-	release  = &action{plan: PlanRelease, why: "deletionPolicy Retain, or nothing to disable"}
-	abandon  = &action{plan: PlanAbandon, why: "Disable did not succeed within the deletion timeout"}
-	forget   = &action{plan: PlanForget, why: "no Secret of this enrollment's"}
-	gateOut  = &action{plan: PlanStall, why: "Disable cannot sign in", out: func(o *Observation, _ *View) error { return o.In.Err }}
-	deleteIt = &action{step: StepDeleteSeed, why: "nothing Cognito holds needs the stored seed"}
-	turnOff  = &action{step: StepTurnOff, why: "the stored seed answers: turn TOTP off"}
+	waitEvicted = &action{plan: PlanWait, reason: v1alpha1.ReasonSecretDeleting, why: "the Secret is being deleted",
+		out: func(o *Observation, _ *View) error {
+			return Wait(v1alpha1.ReasonSecretDeleting, fmt.Sprintf(
+				"Secret %q is being deleted: its seed is kept in the operator's seed store and written back once the Secret is gone", o.SecretName))
+		}}
+	restore = &action{plan: PlanRestore, why: "the seed store keeps this enrollment's seed"}
+	// The controller comes back at the deletion timeout at the latest.
+	holdUntilTimeout = &action{plan: PlanBackoff, why: "Disable failed for good on these inputs: it waits for the deletion timeout, or new inputs"}
+
+	disable        = &action{plan: PlanDisable, why: "deletionPolicy Disable"}
+	release        = &action{plan: PlanRelease, why: "deletionPolicy Retain, or nothing to disable"}
+	storeRetained  = &action{plan: PlanStoreRetained, why: "deletionPolicy Retain, and the seed cannot stay in the namespace"}
+	abandon        = &action{plan: PlanAbandon, why: "Disable did not succeed within the deletion timeout"}
+	abandonToStore = &action{plan: PlanAbandonToStore, why: "Disable did not succeed within the deletion timeout, and the seed cannot stay"}
+	forget         = &action{plan: PlanForget, why: "no seed of this enrollment's anywhere"}
+	gateOut        = &action{plan: PlanStall, why: "Disable cannot sign in", out: func(o *Observation, _ *View) error { return o.In.Err }}
+	deleteIt       = &action{step: StepDeleteSeed, why: "Cognito proved the user has no factor: the seed is no one's token"}
+	storeDormant   = &action{step: StepStoreDormant, why: "TOTP is off, confirmed; Cognito keeps the registration"}
+	turnOff        = &action{step: StepTurnOff, why: "the stored seed answers: turn TOTP off"}
+
+	// MFA_SETUP carries no pool: only the app client the record names, and
+	// the user it names, make it proof that this user has no factor.
+	retrySetupUnproven = &action{reason: v1alpha1.ReasonDisableUnconfirmed, why: "MFA_SETUP did not prove the recorded user",
+		out: func(o *Observation, v *View) error {
+			return Retry(v1alpha1.ReasonDisableUnconfirmed, fmt.Sprintf(
+				"signing in through app client %q shows a user %q with no MFA, which does not prove the recorded %s has none: the seed is kept; after --deletion-timeout it is retained",
+				o.In.Pool.ClientID, v.ID.User, o.Record.Identity))
+		}}
 
 	stallDisableOtherUser = &action{why: "the credentials sign in as another user", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(*Observation, *View) string {

@@ -50,18 +50,30 @@ func AfterSignIn(o *Observation, plan Plan, v *View) Transition {
 
 // DecideDeletion carries out the deletion policy. Disable that does not
 // succeed within the deletion timeout, whatever the error, falls back to
-// Retain: keeping the Secret is always safe, deleting it never is while the
-// user may still be enrolled.
+// Retain: keeping the seed is always safe, deleting it never is while the
+// user may still be enrolled. A seed that cannot stay in the namespace (it
+// is being deleted) is kept in the seed store instead.
 func DecideDeletion(o *Observation) Transition {
-	owned := o.Ownership == OwnOwned
-	disableWanted := o.Enrollment.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable && owned && o.HasSeed()
+	disableWanted := o.Enrollment.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDisable && o.seedOwned()
+	leave := o.SeedMustLeave()
 	var ev Event
 	switch {
+	case disableWanted && o.DeletionTimedOut && leave:
+		ev = DisableTimedOutLeaving
 	case disableWanted && o.DeletionTimedOut:
 		ev = DisableTimedOut
+	case disableWanted && stalledUnchanged(o):
+		// A Disable that failed for good waits for the timeout, or for new
+		// inputs; nothing else makes it try again.
+		ev = StalledUnchanged
+	case disableWanted && retryNotDue(o):
+		// A failing Disable backs off like any failure, whatever triggers it.
+		ev = RetryNotDue
 	case disableWanted:
 		ev = DisableDue
-	case owned:
+	case o.seedOwned() && leave:
+		ev = ReleaseLeaving
+	case o.Ownership == OwnOwned:
 		ev = ReleaseDue
 	default:
 		ev = NothingOwned

@@ -53,16 +53,19 @@ const (
 // Deletion: what the enrollment's deletion policy asks, then what the
 // Disable sign-in and the confirmation showed.
 const (
-	DisableDue      Event = "DisableDue"      // deletionPolicy Disable, an owned seed, within the timeout
-	DisableTimedOut Event = "DisableTimedOut" // deletionPolicy Disable, the timeout ran out
-	ReleaseDue      Event = "ReleaseDue"      // deletionPolicy Retain, or nothing to disable
-	NothingOwned    Event = "NothingOwned"    // no Secret of this enrollment's to release
-	NoFactor        Event = "NoFactor"        // the Disable sign-in met MFA_SETUP: the user has no factor
-	SeedRefused     Event = "SeedRefused"     // the user has a token the stored seeds did not answer
-	SeedAnswered    Event = "SeedAnswered"    // TOTP can be turned off
-	DisableRefused  Event = "DisableRefused"  // Cognito refused to turn TOTP off
-	StillChallenged Event = "StillChallenged" // Cognito answered, and still challenges for TOTP
-	ConfirmedOff    Event = "ConfirmedOff"    // no TOTP challenge after turning it off
+	DisableDue             Event = "DisableDue"             // deletionPolicy Disable, a seed of the enrollment's, within the timeout
+	DisableTimedOut        Event = "DisableTimedOut"        // deletionPolicy Disable, the timeout ran out; the seed may stay where it is
+	DisableTimedOutLeaving Event = "DisableTimedOutLeaving" // ...and the seed cannot stay in the namespace
+	ReleaseDue             Event = "ReleaseDue"             // deletionPolicy Retain (or nothing to disable): the Secret stays, released
+	ReleaseLeaving         Event = "ReleaseLeaving"         // ...and the seed cannot stay in the namespace
+	NothingOwned           Event = "NothingOwned"           // no seed of this enrollment's anywhere
+	NoFactor               Event = "NoFactor"               // MFA_SETUP for the very user and client the record names: no factor at all
+	SetupUnproven          Event = "SetupUnproven"          // MFA_SETUP, but the sign-in did not prove the record's identity
+	SeedRefused            Event = "SeedRefused"            // the user has a token the stored seeds did not answer
+	SeedAnswered           Event = "SeedAnswered"           // TOTP can be turned off
+	DisableRefused         Event = "DisableRefused"         // Cognito refused to turn TOTP off
+	StillChallenged        Event = "StillChallenged"        // Cognito answered, and still challenges for TOTP
+	ConfirmedOff           Event = "ConfirmedOff"           // no TOTP challenge after turning it off
 )
 
 // Events lists every event.
@@ -71,8 +74,8 @@ var Events = []Event{PoolRefRequired, NamespaceRefused, TemplateInvalid, Stalled
 	InputsMissing, InputsInvalid, StepEndingSoon,
 	OtherUser, UnattributedSeedRefused, SetupViaOtherClient, ClaimedElsewhere, PendingAccepted, ActiveAccepted,
 	ActiveAcceptedRotationPlan, OwnAssociationUnverifiable, TokenNotOurs, NoToken,
-	DisableDue, DisableTimedOut, ReleaseDue, NothingOwned, NoFactor, SeedRefused, SeedAnswered, DisableRefused,
-	StillChallenged, ConfirmedOff}
+	DisableDue, DisableTimedOut, DisableTimedOutLeaving, ReleaseDue, ReleaseLeaving, NothingOwned, NoFactor, SetupUnproven,
+	SeedRefused, SeedAnswered, DisableRefused, StillChallenged, ConfirmedOff}
 
 // trigger is one check of the observation: it holds, or not.
 type trigger struct {

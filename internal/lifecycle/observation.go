@@ -91,8 +91,30 @@ type Observation struct {
 	// RequireUserPoolRef is the manager's --require-user-pool-ref.
 	RequireUserPoolRef bool
 	// DeletionTimedOut: the enrollment is being deleted and the deletion
-	// timeout has run out.
+	// timeout has run out, on the API server's clock.
 	DeletionTimedOut bool
+	// NamespaceDeleting: the enrollment's namespace is being deleted: no
+	// seed can stay in it.
+	NamespaceDeleting bool
+	// SecretDeleting: the enrollment's Secret is being deleted: its seed is
+	// moving to the seed store.
+	SecretDeleting bool
+	// Stored is the enrollment's entry in the seed store, if any: for a live
+	// enrollment the one kept for its namespace and name, for a deleting one
+	// only one it put there itself.
+	Stored *StoredSeed
+}
+
+// SeedMustLeave says the seed cannot stay in the enrollment's namespace,
+// or is already only in the store.
+func (o *Observation) SeedMustLeave() bool {
+	return o.NamespaceDeleting || o.SecretDeleting || (o.Ownership != OwnOwned && o.Stored != nil)
+}
+
+// seedOwned says a seed of this enrollment's is kept somewhere: in its
+// Secret, or in the store.
+func (o *Observation) seedOwned() bool {
+	return (o.Ownership == OwnOwned && o.HasSeed()) || (o.Stored != nil && (o.Stored.Active != "" || o.Stored.Pending != ""))
 }
 
 // HasSeed says a seed is stored under either key.

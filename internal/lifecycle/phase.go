@@ -30,13 +30,19 @@ const (
 	Foreign Phase = "Foreign"
 	// Unreadable: the Secret's record cannot be read by this release.
 	Unreadable Phase = "Unreadable"
+	// Evicted: the enrollment's Secret is being deleted; its seed moves to
+	// the seed store and comes back from there.
+	Evicted Phase = "Evicted"
+	// InStore: no Secret, and the seed store holds this enrollment's seed:
+	// it is restored into the namespace, then proven.
+	InStore Phase = "InStore"
 	// Releasing: the enrollment is being deleted; its deletion policy is
 	// being carried out.
 	Releasing Phase = "Releasing"
 )
 
 // Phases lists every phase, in the order PhaseOf tries them.
-var Phases = []Phase{Releasing, Foreign, Unreadable, Retained, Held, Associating, Rotating, NoSeed, Unresolved, Unproven, Active}
+var Phases = []Phase{Releasing, Foreign, Unreadable, Evicted, Retained, InStore, Held, Associating, Rotating, NoSeed, Unresolved, Unproven, Active}
 
 // PhaseOf derives the phase of an observation.
 func PhaseOf(o *Observation) Phase {
@@ -48,8 +54,12 @@ func PhaseOf(o *Observation) Phase {
 		return Foreign
 	case o.RecordErr != nil:
 		return Unreadable
+	case o.SecretDeleting:
+		return Evicted
 	case o.Ownership == OwnRetained:
 		return Retained
+	case o.Ownership == OwnNone && o.Stored != nil:
+		return InStore
 	case heldFor(o):
 		return Held
 	case o.Pending != "" && o.Active == "":

@@ -36,6 +36,10 @@ const (
 	// PlanAdopt: take over a Secret retained by an earlier enrollment of
 	// this name, once Cognito proves its seed.
 	PlanAdopt Plan = "Adopt"
+	// PlanRestore: write the seed the store keeps for this enrollment back
+	// into its namespace, as a retained Secret that the next reconcile
+	// adopts. No Cognito call.
+	PlanRestore Plan = "Restore"
 
 	// PlanDisable: sign in and turn software-token MFA off, then delete the Secret.
 	PlanDisable Plan = "Disable"
@@ -44,6 +48,12 @@ const (
 	// PlanAbandon: Disable did not succeed within the deletion timeout; keep
 	// the Secret as Retain does, with a Warning.
 	PlanAbandon Plan = "Abandon"
+	// PlanAbandonToStore: as PlanAbandon, where the seed cannot stay: it is
+	// kept in the seed store, retained.
+	PlanAbandonToStore Plan = "AbandonToStore"
+	// PlanStoreRetained: Retain where the seed cannot stay in the namespace:
+	// it is kept in the seed store, retained.
+	PlanStoreRetained Plan = "StoreRetained"
 	// PlanForget: nothing of the enrollment's to keep or delete.
 	PlanForget Plan = "Forget"
 
@@ -74,8 +84,13 @@ const (
 	StepKeep Step = "Keep"
 	// StepTurnOff: turn software-token MFA off and confirm it (Disable).
 	StepTurnOff Step = "TurnOff"
-	// StepDeleteSeed: nothing Cognito holds needs the stored seed: delete the Secret.
+	// StepDeleteSeed: Cognito proved the user has no factor at all: the
+	// stored seed is no one's token; delete the Secret and any stored copy.
 	StepDeleteSeed Step = "DeleteSeed"
+	// StepStoreDormant: TOTP is off, confirmed; Cognito keeps the
+	// registration, so the seed goes to the store as dormant, then the
+	// Secret is deleted.
+	StepStoreDormant Step = "StoreDormant"
 )
 
 // Transition is what the table says for the (phase, event) a reconcile

@@ -37,6 +37,12 @@ type Record struct {
 	// deletionPolicy Retain: <namespace>/<name>. An enrollment of that
 	// namespace and name adopts it once its seed is proven.
 	RetainedFrom string `json:"retainedFrom,omitempty"`
+	// RestoredFrom names the stored seed this Secret was written back from:
+	// it is deleted from the store once Cognito proved the seed here.
+	RestoredFrom string `json:"restoredFrom,omitempty"`
+	// Protected names the Secrets of the enrollment's namespace that carry
+	// its disable-protection, because deletionPolicy Disable needs them.
+	Protected []string `json:"protected,omitempty"`
 }
 
 // Seed records the proven seed.

@@ -23,7 +23,7 @@ type row struct {
 }
 
 var (
-	live = []Phase{Foreign, Unreadable, Retained, Held, Associating, Rotating, NoSeed, Unresolved, Unproven, Active}
+	live = []Phase{Foreign, Unreadable, Evicted, Retained, InStore, Held, Associating, Rotating, NoSeed, Unresolved, Unproven, Active}
 	// ours are the live phases whose Secret the enrollment may write.
 	ours = []Phase{Retained, Held, Associating, Rotating, NoSeed, Unresolved, Unproven, Active}
 	// stored are the phases with a seed the record names a user for, or may.
@@ -31,16 +31,14 @@ var (
 	staged   = []Phase{Associating, Rotating}
 	signedIn = []Phase{Retained, Associating, Rotating, NoSeed, Unresolved, Unproven, Active}
 
-	triggerEvents = []Event{PoolRefRequired, NamespaceRefused, TemplateInvalid, StalledUnchanged, RetryNotDue, PoolChanged,
-		HoldRunning, HoldOver, RotationDue, SpecChanged, SignInChanged, ClaimTaken, ClaimMissing, Observed}
 	laterEvents = []Event{RotationDue, SpecChanged, SignInChanged, ClaimTaken, ClaimMissing, Observed}
 	recordDrift = []Event{SpecChanged, SignInChanged, ClaimTaken, ClaimMissing}
 	gateEvents  = []Event{InputsMissing, InputsInvalid, StepEndingSoon}
 	// results starts with OtherUser, which a deletion's sign-in shows too.
 	results = []Event{OtherUser, UnattributedSeedRefused, SetupViaOtherClient, ClaimedElsewhere, PendingAccepted,
 		ActiveAccepted, ActiveAcceptedRotationPlan, OwnAssociationUnverifiable, TokenNotOurs, NoToken}
-	deletionEvents = []Event{DisableDue, DisableTimedOut, ReleaseDue, NothingOwned, NoFactor, SeedRefused, SeedAnswered,
-		DisableRefused, StillChallenged, ConfirmedOff}
+	deletionEvents = []Event{DisableDue, DisableTimedOut, DisableTimedOutLeaving, ReleaseDue, ReleaseLeaving, NothingOwned,
+		NoFactor, SetupUnproven, SeedRefused, SeedAnswered, DisableRefused, StillChallenged, ConfirmedOff}
 )
 
 func one(e Event) []Event   { return []Event{e} }
@@ -57,6 +55,22 @@ var rows = []row{
 	// An unreadable record counts as empty: its spec hash never matches.
 	{[]Event{TemplateInvalid, StalledUnchanged, RetryNotDue, RotationDue, SpecChanged}, ph(Unreadable), stallUnreadable, ""},
 	{[]Event{PoolChanged, HoldRunning, HoldOver}, ph(Unreadable), nil, "an unreadable record names no user and no hold"},
+	// A Secret being deleted is left to the seed store's guardian, which
+	// keeps its seed; the enrollment waits for it to come back.
+	{[]Event{TemplateInvalid, StalledUnchanged, RetryNotDue, PoolChanged, HoldRunning, HoldOver, RotationDue, SpecChanged,
+		SignInChanged, ClaimTaken, ClaimMissing, Observed}, ph(Evicted), waitEvicted, ""},
+	{gateEvents, ph(Evicted), nil, "no plan of this phase signs in"},
+	{results, ph(Evicted), nil, "no plan of this phase signs in"},
+	// A seed the store keeps for this enrollment is written back, then adopted.
+	{one(TemplateInvalid), ph(InStore), stallTemplate, ""},
+	{one(StalledUnchanged), ph(InStore), stallRepeat, ""},
+	{one(RetryNotDue), ph(InStore), backoff, ""},
+	{[]Event{RotationDue, SpecChanged}, ph(InStore), restore, ""},
+	{[]Event{SignInChanged, ClaimTaken, ClaimMissing, Observed}, ph(InStore), nil,
+		"with no Secret there is no spec hash, so SpecChanged always holds first"},
+	{[]Event{PoolChanged, HoldRunning, HoldOver}, ph(InStore), nil, "no Secret, so no record names a pool or a hold"},
+	{gateEvents, ph(InStore), nil, "restoring from the store signs in to nothing"},
+	{results, ph(InStore), nil, "restoring from the store signs in to nothing"},
 	{[]Event{SignInChanged, ClaimTaken, ClaimMissing, Observed}, ph(Unreadable), nil,
 		"an unreadable record has no spec hash, so SpecChanged always holds first"},
 
@@ -117,24 +131,30 @@ var rows = []row{
 
 	// Deletion is decided in the Releasing phase alone.
 	{deletionEvents, live, nil, "only an enrollment being deleted carries out its deletion policy"},
-	{triggerEvents[2:], ph(Releasing), nil, "a deletion is decided by its policy, not by the triggers of a live enrollment"},
+	{[]Event{TemplateInvalid, PoolChanged, HoldRunning, HoldOver, RotationDue, SpecChanged, SignInChanged,
+		ClaimTaken, ClaimMissing, Observed}, ph(Releasing), nil, "a deletion is decided by its policy, not by the triggers of a live enrollment"},
+	{one(StalledUnchanged), ph(Releasing), holdUntilTimeout, ""},
+	{one(RetryNotDue), ph(Releasing), backoff, ""},
 	{one(StepEndingSoon), ph(Releasing), nil, "Disable does not wait for the step: its proof is the sign-in it must make anyway"},
 	{results[1:], ph(Releasing), nil, "a deletion's sign-in shows the deletion results"},
 	{one(DisableDue), ph(Releasing), disable, ""},
 	{one(DisableTimedOut), ph(Releasing), abandon, ""},
+	{one(DisableTimedOutLeaving), ph(Releasing), abandonToStore, ""},
 	{one(ReleaseDue), ph(Releasing), release, ""},
+	{one(ReleaseLeaving), ph(Releasing), storeRetained, ""},
 	{one(NothingOwned), ph(Releasing), forget, ""},
 	// Disable signs in with the pool's policies and complete inputs.
 	{one(PoolRefRequired), ph(Releasing), stallPoolRef, ""},
 	{one(NamespaceRefused), ph(Releasing), stallNamespace, ""},
 	{[]Event{InputsMissing, InputsInvalid}, ph(Releasing), gateOut, ""},
 	{one(NoFactor), ph(Releasing), deleteIt, ""},
+	{one(SetupUnproven), ph(Releasing), retrySetupUnproven, ""},
 	{one(OtherUser), ph(Releasing), stallDisableOtherUser, ""},
 	{one(SeedRefused), ph(Releasing), retrySeedRefused, ""},
 	{one(SeedAnswered), ph(Releasing), turnOff, ""},
 	{one(DisableRefused), ph(Releasing), stallDisableRefused, ""},
 	{one(StillChallenged), ph(Releasing), stallStillChallenged, ""},
-	{one(ConfirmedOff), ph(Releasing), deleteIt, ""},
+	{one(ConfirmedOff), ph(Releasing), storeDormant, ""},
 }
 
 // table is rows by phase and event; a pair two rows claim is a bug the

@@ -198,6 +198,12 @@ func randomObservation(r *rand.Rand) *Observation {
 		o.Record, o.RecordErr = Record{}, &ErrUnreadable{Why: "unreadable"}
 	}
 	o.Claim = Claim{Kind: ClaimKind(r.IntN(3)), Holder: Holder{Namespace: pickOf(r, "ns", "other"), Name: "x"}}
+	o.NamespaceDeleting = r.IntN(6) == 0
+	o.SecretDeleting = o.Ownership != OwnNone && r.IntN(8) == 0
+	if r.IntN(4) == 0 {
+		o.Stored = &StoredSeed{Name: "stored", State: pickOf(r, SeedRetained, SeedDormant), Active: anyFP(), Pending: pickOf(r, "", fp(seedB)),
+			Record: Record{Identity: Identity{Pool: pool, User: "bot", Client: "c1"}}}
+	}
 	return o
 }
 

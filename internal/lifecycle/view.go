@@ -61,13 +61,25 @@ func resultOf(o *Observation, plan Plan, v *View) Event {
 
 // disableResultOf is what the Disable sign-in showed, as an event.
 func disableResultOf(o *Observation, v *View) Event {
+	rec := &o.Record
 	switch {
-	case v.Setup:
+	case v.Setup && setupProvesRecordedUser(o, v):
 		return NoFactor // no factor at all: nothing stored is the user's token
-	case o.Record.HasIdentity() && !o.Record.Identity.SameUser(v.ID):
+	case v.Setup:
+		return SetupUnproven
+	case rec.HasIdentity() && !rec.Identity.SameUser(v.ID):
 		return OtherUser
 	case v.HasToken && v.Proven == "":
 		return SeedRefused
 	}
 	return SeedAnswered
+}
+
+// setupProvesRecordedUser says an MFA_SETUP challenge is about the user the
+// record names: MFA_SETUP names the user but not the pool, so only the app
+// client the seed was proven through (which belongs to one pool) and the
+// same canonical username make it that user's.
+func setupProvesRecordedUser(o *Observation, v *View) bool {
+	id := o.Record.Identity
+	return id.Known() && id.Client != "" && id.Client == o.In.Pool.ClientID && id.Pool == o.In.Pool.ID && v.ID.User == id.User
 }

@@ -30,7 +30,7 @@ type Consumer struct {
 // it with code (computed by the caller) and returns the tokens.
 func (c Consumer) SignInWithMFA(ctx context.Context, code string) (*types.AuthenticationResultType, error) {
 	out, err := c.API.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth,
-		ClientId: aws.String(c.ClientID), AuthParameters: c.params("PASSWORD", c.Password)})
+		ClientId: aws.String(c.ClientID), AuthParameters: c.Params("PASSWORD", c.Password)})
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (c Consumer) SignInWithMFA(ctx context.Context, code string) (*types.Authen
 		return nil, fmt.Errorf("sign-in was not challenged for a software token (challenge %q)", out.ChallengeName)
 	}
 	res, err := c.API.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(c.ClientID),
-		ChallengeName: out.ChallengeName, Session: out.Session, ChallengeResponses: c.params("SOFTWARE_TOKEN_MFA_CODE", code)})
+		ChallengeName: out.ChallengeName, Session: out.Session, ChallengeResponses: c.Params("SOFTWARE_TOKEN_MFA_CODE", code)})
 	if err != nil {
 		return nil, err
 	}
@@ -48,9 +48,9 @@ func (c Consumer) SignInWithMFA(ctx context.Context, code string) (*types.Authen
 	return res.AuthenticationResult, nil
 }
 
-// params are USERNAME, one more key, and SECRET_HASH when the client has a
+// Params are USERNAME, one more key, and SECRET_HASH when the client has a
 // secret, computed here rather than with the operator's code.
-func (c Consumer) params(key, value string) map[string]string {
+func (c Consumer) Params(key, value string) map[string]string {
 	p := map[string]string{"USERNAME": c.Username, key: value}
 	if c.ClientSecret != "" {
 		mac := hmac.New(sha256.New, []byte(c.ClientSecret))

@@ -249,8 +249,10 @@ func TestNamespaceModeRBAC(t *testing.T) {
 		{[]string{"patch", "secrets", "-n", "team-q"}, "no"},
 		{[]string{"get", "secrets", "-n", "elsewhere"}, "no"},
 		{[]string{"list", "secrets", "--all-namespaces"}, "no"},
-		{[]string{"get", "secrets", "-n", ns}, "yes"}, // a ClusterUserPool's client secret
-		{[]string{"list", "secrets", "-n", ns}, "no"},
+		{[]string{"get", "secrets", "-n", ns}, "yes"},    // a ClusterUserPool's client secret
+		{[]string{"create", "secrets", "-n", ns}, "yes"}, // the seed store
+		{[]string{"list", "secrets", "-n", ns}, "yes"},   // the seed store's sweeps
+		{[]string{"watch", "secrets", "-n", ns}, "no"},
 		{[]string{"list", "softwaretokenenrollments.mfa.cognito-operator.dev", "-n", "team-p"}, "yes"},
 		{[]string{"update", "softwaretokenenrollments.mfa.cognito-operator.dev", "-n", "team-p", "--subresource=status"}, "yes"},
 		{[]string{"list", "softwaretokenenrollments.mfa.cognito-operator.dev", "-n", "elsewhere"}, "no"},

@@ -50,7 +50,8 @@ spec: {userPoolID: %s, region: us-east-1, clientID: %s}
 		t.Errorf("the manager (pid %d): %s", pid, p)
 	}
 
-	// What its ServiceAccount may do: Secrets only in the watched namespaces.
+	// What its ServiceAccount may do: Secrets only in the watched namespaces,
+	// and in its own (the seed store).
 	sa := fmt.Sprintf("system:serviceaccount:%s:%s", releaseNS, pod.Spec.ServiceAccountName)
 	for _, c := range []struct {
 		args []string
@@ -59,6 +60,7 @@ spec: {userPoolID: %s, region: us-east-1, clientID: %s}
 		{[]string{"get", "secrets", "-n", "team-a"}, "yes"},
 		{[]string{"update", "softwaretokenenrollments.mfa.cognito-operator.dev/status", "-n", "team-b"}, "yes"},
 		{[]string{"get", "secrets", "-n", "team-c"}, "no"},
+		{[]string{"create", "secrets", "-n", releaseNS}, "yes"},
 		{[]string{"list", "secrets", "--all-namespaces"}, "no"},
 		{[]string{"list", "softwaretokenenrollments.mfa.cognito-operator.dev", "--all-namespaces"}, "no"},
 	} {
