@@ -196,9 +196,7 @@ func (x *run) promote(ctx context.Context, proven string) error {
 		rec.Identity.Pool, rec.Identity.User, rec.Identity.Sub, rec.Identity.SignInName = id.Pool, id.User, id.Sub, x.o.In.Username
 		rec.Seed = lifecycle.Seed{Fingerprint: totp.Fingerprint(proven), EnrolledAt: &enrolledAt,
 			Generation: x.o.Enrollment.Generation, Spec: lifecycle.SpecHash(x.o.Enrollment, x.o.In.Pool)}
-		if h := x.handledRotate(); h != "" {
-			rec.RotateHandled = h
-		}
+		rec.Rotations.Add(x.handledRotate())
 	})
 }
 

@@ -499,7 +499,7 @@ func (w *world) waitHeld(secretName string, d time.Duration, rotate string) (str
 		if rec.Pending.Verified != nil {
 			return string(s.Data[v1alpha1.KeyPendingSecret]), rec.Pending.Verified.Until
 		}
-		if rotate != "" && rec.RotateHandled == rotate {
+		if rotate != "" && rec.Rotations.Handled(rotate) {
 			return "", time.Time{}
 		}
 	}

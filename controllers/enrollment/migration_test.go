@@ -21,8 +21,10 @@ func legacyAnnotations(rec lifecycle.Record) map[string]string {
 	if t := rec.Seed.EnrolledAt; t != nil {
 		a[p+"enrolled-at"] = t.UTC().Format(time.RFC3339)
 	}
-	if rec.RotateHandled != "" {
-		a[p+"rotate-handled"] = rec.RotateHandled
+	if n := len(rec.Rotations.Values); n > 0 {
+		a[p+"rotate-handled"] = rec.Rotations.Values[n-1] // one value: the last handled
+	} else if t := rec.Rotations.Latest; t != nil {
+		a[p+"rotate-handled"] = t.UTC().Format(time.RFC3339Nano)
 	}
 	return a
 }

@@ -1,6 +1,7 @@
 package enrollment_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -240,15 +241,42 @@ func TestRotateRequestedDuringHoldRotatesAgain(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	ste := w.get("hold")
 	s := w.getSecret("hold-totp")
-	t.Logf("calls %v; rotate-handled %s; conditions %+v", callsSince(before), recordOf(s).RotateHandled, ste.Status.Conditions)
+	t.Logf("calls %v; rotate-handled %s; conditions %+v", callsSince(before), fmt.Sprint(recordOf(s).Rotations), ste.Status.Conditions)
 	if string(s.Data[v1alpha1.KeySecret]) == held {
 		t.Errorf("rotate request r2, given while seed %s was already in pending-secret, was recorded handled (status %q, record %q) with that very seed: no rotation followed it (associations %d)",
-			totp.Fingerprint(held), ste.Status.LastRotateRequest, recordOf(s).RotateHandled, callsSince(before)["AssociateSoftwareToken"])
+			totp.Fingerprint(held), ste.Status.LastRotateRequest, fmt.Sprint(recordOf(s).Rotations), callsSince(before)["AssociateSoftwareToken"])
 	}
 	for _, v := range stopInvariants() {
 		t.Errorf("invariant: %s", v)
 	}
 	for _, v := range stopShape() {
 		t.Errorf("shape: %s", v)
+	}
+}
+
+// A rotate value rotates once, ever: a GitOps tool putting back a value it
+// committed earlier (a self-heal after kubectl mfa rotate), or an older
+// time, rotates nothing.
+func TestPuttingBackAHandledRotateValueDoesNotRotate(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("bot")
+	w.waitReady("bot")
+	for _, v := range []string{"committed-1", "2026-11-28T12:00:00Z"} {
+		w.requestRotation("bot", v)
+		w.waitRotateHandled("bot", v)
+		w.waitReady("bot")
+	}
+	seed := string(w.getSecret("bot-totp").Data[v1alpha1.KeySecret])
+	before := fake.CallCounts()
+	for _, v := range []string{"committed-1", "2026-11-28T11:59:59Z"} {
+		w.requestRotation("bot", v)
+		time.Sleep(time.Second)
+	}
+	if n := callsSince(before)["AssociateSoftwareToken"]; n != 0 {
+		t.Fatalf("values already handled caused %d associations", n)
+	}
+	if got := string(w.getSecret("bot-totp").Data[v1alpha1.KeySecret]); got != seed {
+		t.Fatal("the seed changed")
 	}
 }

@@ -126,7 +126,7 @@ func TestDecide(t *testing.T) {
 		}, PlanRotate, ""},
 		{"rotate annotation already handled", func(o *Observation) {
 			o.Enrollment.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
-			o.Record.RotateHandled = "r1"
+			o.Record.Rotations.Add("r1")
 		}, PlanUpToDate, ""},
 		{"interval ran out", func(o *Observation) {
 			o.Enrollment.Spec.Rotation = &v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 30 * time.Minute}}

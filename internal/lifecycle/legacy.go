@@ -48,11 +48,12 @@ func hasLegacy(a map[string]string) bool {
 // first ones wrote no identity, which the record then lacks (such a seed is
 // proven again before the record vouches for it).
 func fromLegacy(a map[string]string) Record {
-	r := Record{SchemaVersion: SchemaVersion, RotateHandled: a[legacyRotateHandled], RetainedFrom: a[legacyRetainedFrom],
+	r := Record{SchemaVersion: SchemaVersion, RetainedFrom: a[legacyRetainedFrom],
 		Identity: Identity{Pool: a[legacyUserPool], User: a[legacyUser], Sub: a[legacyUserSub], Client: a[legacyClientID],
 			SignInName: a[legacySignInName]},
 		Seed:    Seed{Fingerprint: a[legacyFingerprint], Spec: a[legacyEnrolledSpec], Generation: parseInt(a[legacyEnrolledGeneration])},
 		Pending: Pending{Rotate: a[legacyPendingRotate]}}
+	r.Rotations.Add(a[legacyRotateHandled])
 	if t, err := time.Parse(time.RFC3339, a[legacyEnrolledAt]); err == nil {
 		r.Seed.EnrolledAt = &t
 	}

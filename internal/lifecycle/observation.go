@@ -143,12 +143,12 @@ func (o *Observation) SignInMatchesRecord() bool {
 }
 
 // RotationDue says a new secret is wanted: the rotate annotation carries a
-// value not handled yet, or spec.rotation.interval has run out. The
-// record counts alongside the status, which the cache may serve stale: a
-// rotation is never repeated for that reason.
+// value that asks for one (see Rotations), or spec.rotation.interval has
+// run out. The record counts alongside the status, which the cache may
+// serve stale: a rotation is never repeated for that reason.
 func (o *Observation) RotationDue() bool {
 	if v := o.Enrollment.Annotations[v1alpha1.AnnotationRotate]; v != "" && v != o.Enrollment.Status.LastRotateRequest &&
-		v != o.Record.RotateHandled {
+		!o.Record.Rotations.Handled(v) {
 		return true
 	}
 	next := o.NextRotation()

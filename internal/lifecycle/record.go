@@ -25,8 +25,8 @@ type Record struct {
 	Seed Seed `json:"seed,omitzero"`
 	// Pending is what is known of the seed under "pending-secret".
 	Pending Pending `json:"pending,omitzero"`
-	// RotateHandled is the last rotate request carried out.
-	RotateHandled string `json:"rotateHandled,omitempty"`
+	// Rotations are the rotate requests carried out.
+	Rotations Rotations `json:"rotations,omitzero"`
 	// AssociatingSince is set, before a new token is associated while a seed
 	// is stored, to when that happened. Until a sign-in proves which seed
 	// Cognito holds, the record no longer vouches for the stored one

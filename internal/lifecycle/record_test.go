@@ -14,10 +14,10 @@ func TestRecordRoundTrips(t *testing.T) {
 	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	until := at.Add(17 * time.Second)
 	want := Record{SchemaVersion: SchemaVersion,
-		Identity:      Identity{Pool: pool, User: "bot", Sub: "sub-1", Client: "client", SignInName: "bot@example.com"},
-		Seed:          Seed{Fingerprint: fp(seedA), EnrolledAt: &at, Generation: 4, Spec: "34d9f36d3a63"},
-		Pending:       Pending{Rotate: "r2", Verified: &Verified{Until: until, Fingerprint: fp(seedB), Inputs: "h1"}},
-		RotateHandled: "r1", AssociatingSince: &at, RetainedFrom: "ns/bot"}
+		Identity:  Identity{Pool: pool, User: "bot", Sub: "sub-1", Client: "client", SignInName: "bot@example.com"},
+		Seed:      Seed{Fingerprint: fp(seedA), EnrolledAt: &at, Generation: 4, Spec: "34d9f36d3a63"},
+		Pending:   Pending{Rotate: "r2", Verified: &Verified{Until: until, Fingerprint: fp(seedB), Inputs: "h1"}},
+		Rotations: Rotations{Values: []string{"r1"}}, AssociatingSince: &at, RetainedFrom: "ns/bot"}
 	got, err := ReadRecord(map[string]string{v1alpha1.AnnotationRecord: want.Encode()})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestLegacyAnnotationsMigrate(t *testing.T) {
 		Seed:     Seed{Fingerprint: fp(seedA), EnrolledAt: &at, Generation: 4, Spec: "34d9f36d3a63"},
 		Pending: Pending{Rotate: "r2", Verified: &Verified{Until: at.Add(17500 * time.Millisecond), Fingerprint: fp(seedB),
 			Inputs: "h1"}},
-		RotateHandled: "r1", AssociatingSince: &assoc, RetainedFrom: "ns/bot"}
+		Rotations: Rotations{Values: []string{"r1"}}, AssociatingSince: &assoc, RetainedFrom: "ns/bot"}
 	if got.Encode() != want.Encode() {
 		t.Fatalf("migrated\n%s\nwant\n%s", got.Encode(), want.Encode())
 	}

@@ -157,10 +157,11 @@ func randomObservation(r *rand.Rand) *Observation {
 	}
 	anyFP := func() string { return pickOf(r, "", fp(seedA), fp(seedB)) }
 	rec := &o.Record
-	*rec = Record{SchemaVersion: SchemaVersion, Seed: Seed{Fingerprint: anyFP()}, RotateHandled: pickOf(r, "", "r1", "r2"),
+	*rec = Record{SchemaVersion: SchemaVersion, Seed: Seed{Fingerprint: anyFP()},
 		RetainedFrom: pickOf(r, "", "ns/bot"), Pending: Pending{Rotate: pickOf(r, "", "r1")},
 		Identity: Identity{Pool: pickOf(r, "", pool, "us-east-1_Other"), User: pickOf(r, "", "bot"), Sub: pickOf(r, "", "sub-1"),
 			SignInName: pickOf(r, "", "bot", "other"), Client: pickOf(r, "", "c1", "c2")}}
+	rec.Rotations.Add(pickOf(r, "", "r1", "r2"))
 	if r.IntN(4) == 0 {
 		rec.AssociatingSince = &now
 	}
