@@ -1,5 +1,11 @@
 package v1alpha1
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
 // Well-known names shared by the controller, the kubectl plugin and the tests.
 // They are part of the API: consumers read the keys, tools read the
 // annotations.
@@ -37,6 +43,18 @@ const (
 	LabelEnrollment    = OperatorPrefix + "enrollment"
 	LabelEnrollmentUID = OperatorPrefix + "enrollment-uid"
 )
+
+// EnrollmentLabelValue is the LabelEnrollment value for an enrollment name:
+// the name itself when it is a valid label value (63 characters at most),
+// else its first characters and a hash, so that a long name never makes the
+// API server refuse the Secret's write.
+func EnrollmentLabelValue(name string) string {
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimRight(name[:46], "-.") + "-" + hex.EncodeToString(sum[:8])
+}
 
 // LabelProtectPrefix starts the label an enrollment with deletionPolicy
 // Disable puts on each input Secret it needs to turn MFA off

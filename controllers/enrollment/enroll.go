@@ -88,6 +88,9 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := x.preflightSecret(ctx); err != nil {
+		return err
+	}
 	cred := x.credential()
 	x.associated = true
 	res, err := x.api.AssociateSoftwareToken(ctx, cred)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -23,9 +24,49 @@ import (
 // annotations migrated to the record by the same write. The operator's
 // metadata always wins over secretTemplate.
 func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret, *lifecycle.Record)) error {
+	current, desired := x.desiredSecret(change)
+	if current != nil && secretEqual(current, desired) {
+		return nil
+	}
+	err := x.r.writeOwn(x, desired, func() error {
+		if current == nil {
+			return x.r.Create(ctx, desired)
+		}
+		return x.r.Update(ctx, desired)
+	})
+	if err != nil {
+		return kubeError(fmt.Sprintf("writing Secret %q", desired.Name), err)
+	}
+	x.o.target, x.o.Ownership = desired, lifecycle.OwnOwned
+	return nil
+}
+
+// preflightSecret asks the API server, with a dry run, whether it would
+// accept the Secret a first association stores its seed in (its labels,
+// annotations, any admission policy): refused after the association, the
+// seed would be lost and the next attempt would associate again.
+func (x *run) preflightSecret(ctx context.Context) error {
+	if x.o.target != nil {
+		return nil // an existing Secret was just written (or its record was)
+	}
+	_, desired := x.desiredSecret(func(s *corev1.Secret, _ *lifecycle.Record) {
+		s.Data[v1alpha1.KeyPendingSecret] = []byte(preflightSeed)
+	})
+	if err := x.r.Create(ctx, desired, client.DryRunAll); err != nil && !apierrors.IsAlreadyExists(err) {
+		return kubeError(fmt.Sprintf("the Secret %q a new seed would be stored in", desired.Name), err)
+	}
+	return nil
+}
+
+// preflightSeed stands for a seed in a dry run: as long as Cognito's.
+const preflightSeed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// desiredSecret is the Secret writeSecret would write: change applied to
+// the current one (or a new one) and to its record.
+func (x *run) desiredSecret(change func(*corev1.Secret, *lifecycle.Record)) (current, desired *corev1.Secret) {
 	ste := x.o.Enrollment
-	current := x.o.target
-	desired := current.DeepCopy()
+	current = x.o.target
+	desired = current.DeepCopy()
 	if desired == nil {
 		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ste.Namespace, Name: x.o.SecretName},
 			Type: corev1.SecretTypeOpaque}
@@ -41,7 +82,7 @@ func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret, *life
 	}
 	rec := readRecordOf(current)
 	change(desired, &rec)
-	rec.RetainedFrom = "" // adopted, if it was retained
+	rec.RetainedFrom, rec.Owner = "", ste.Name // adopted, if it was retained
 	for _, k := range lifecycle.LegacyAnnotations {
 		delete(desired.Annotations, k)
 	}
@@ -58,20 +99,7 @@ func (x *run) writeSecret(ctx context.Context, change func(*corev1.Secret, *life
 	desired.OwnerReferences = slices.DeleteFunc(desired.OwnerReferences,
 		func(ref metav1.OwnerReference) bool { return ref.UID == ste.UID })
 	keepSeedFinalizer(desired)
-	if current != nil && secretEqual(current, desired) {
-		return nil
-	}
-	err := x.r.writeOwn(x, desired, func() error {
-		if current == nil {
-			return x.r.Create(ctx, desired)
-		}
-		return x.r.Update(ctx, desired)
-	})
-	if err != nil {
-		return kubeError(fmt.Sprintf("writing Secret %q", desired.Name), err)
-	}
-	x.o.target, x.o.Ownership = desired, lifecycle.OwnOwned
-	return nil
+	return current, desired
 }
 
 // keepSeedFinalizer puts FinalizerSeed on a Secret exactly while it holds a
@@ -119,7 +147,7 @@ func applyTemplate(s *corev1.Secret, ste *v1alpha1.SoftwareTokenEnrollment) {
 		}
 	}
 	s.Labels[v1alpha1.LabelManagedBy] = v1alpha1.ManagedByValue
-	s.Labels[v1alpha1.LabelEnrollment] = ste.Name
+	s.Labels[v1alpha1.LabelEnrollment] = v1alpha1.EnrollmentLabelValue(ste.Name)
 }
 
 func secretEqual(a, b *corev1.Secret) bool {

@@ -9,6 +9,7 @@ package seedstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -83,7 +84,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // enrollment it is or was the Secret of.
 func originOf(s *corev1.Secret, ns *corev1.Namespace) lifecycle.Origin {
 	rec, _ := lifecycle.ReadRecord(s.Annotations)
-	return lifecycle.Origin{Namespace: s.Namespace, NamespaceUID: string(ns.UID), Enrollment: s.Labels[v1alpha1.LabelEnrollment],
+	name := rec.Owner // the record names its enrollment; the label may be a hash
+	if _, retained, ok := strings.Cut(rec.RetainedFrom, "/"); ok {
+		name = retained
+	}
+	if name == "" {
+		name = s.Labels[v1alpha1.LabelEnrollment] // written by an earlier release
+	}
+	return lifecycle.Origin{Namespace: s.Namespace, NamespaceUID: string(ns.UID), Enrollment: name,
 		EnrollmentUID: s.Labels[v1alpha1.LabelEnrollmentUID], User: rec.Identity.User, Pool: rec.Identity.Pool}
 }
 

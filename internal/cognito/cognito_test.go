@@ -27,6 +27,11 @@ func TestRedact(t *testing.T) {
 		{"seed JBSWY3DPEHPK3PXPJBSWY3DP", "seed [REDACTED]"},
 		{"Value '123456' at 'userCode'", "Value '[REDACTED]' at 'userCode'"},
 		{"User pool client abc does not exist.", "User pool client abc does not exist."},
+		// A base64 token, mixed case, is redacted; a Kubernetes name of 64
+		// characters or more (lower case) is not.
+		{"session AYABeLs0mJ4Zq9X2nMdYy1WcKzPqRtUvWxYz0123456789abcdefghijklmnopqrstuvwx end", "session [REDACTED] end"},
+		{"Secret \"a-very-long-enrollment-name-that-is-longer-than-sixty-four-characters-totp\" exists",
+			"Secret \"a-very-long-enrollment-name-that-is-longer-than-sixty-four-characters-totp\" exists"},
 	} {
 		if got := cognito.Redact(tc.in, "hunter2-long"); got != tc.out {
 			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.out)

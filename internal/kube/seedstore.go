@@ -159,7 +159,7 @@ func RestoredSecret(stored *corev1.Secret, namespace, secretName, enrollment str
 	rec, _ := lifecycle.ReadRecord(stored.Annotations)
 	rec.RetainedFrom, rec.RestoredFrom, rec.Protected = namespace+"/"+enrollment, stored.Name, nil
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: secretName,
-		Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelEnrollment: enrollment},
+		Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelEnrollment: v1alpha1.EnrollmentLabelValue(enrollment)},
 		Annotations: map[string]string{v1alpha1.AnnotationRecord: rec.Encode()},
 		Finalizers:  []string{v1alpha1.FinalizerSeed}},
 		Type: corev1.SecretTypeOpaque, Data: maps.Clone(stored.Data)}

@@ -37,6 +37,9 @@ type Record struct {
 	// deletionPolicy Retain: <namespace>/<name>. An enrollment of that
 	// namespace and name adopts it once its seed is proven.
 	RetainedFrom string `json:"retainedFrom,omitempty"`
+	// Owner is the name of the enrollment whose Secret this is (its UID is
+	// the Secret's enrollment-uid label).
+	Owner string `json:"owner,omitempty"`
 	// RestoredFrom names the stored seed this Secret was written back from:
 	// it is deleted from the store once Cognito proved the seed here.
 	RestoredFrom string `json:"restoredFrom,omitempty"`
