@@ -44,7 +44,7 @@ func TestRefusedSecretWriteMakesNoAssociation(t *testing.T) {
 			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
 					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}}}}},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}}}}},
 			Validations: []admissionregistrationv1.Validation{{
 				Expression: "!has(object.metadata.labels) || !('app.kubernetes.io/managed-by' in object.metadata.labels) || 'team' in object.metadata.labels",
 				Message:    "the operator's Secrets need a team label"}}}}
