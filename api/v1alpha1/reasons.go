@@ -25,6 +25,11 @@ type ReasonInfo struct {
 	Reason string
 	Class  ReasonClass
 	Hint   string
+	// Rechecked marks a terminal reason whose cause is fixed outside the
+	// enrollment's inputs (another enrollment, a Lambda trigger, a risk
+	// engine): it is looked at again, with one sign-in, every
+	// --retry-max-delay.
+	Rechecked bool
 }
 
 // Condition reasons. They are part of the API: automation and the README's
@@ -76,6 +81,10 @@ const (
 	ReasonUserPoolMismatch           = "UserPoolMismatch"
 	ReasonDisableRejected            = "DisableRejected"
 	ReasonDisableUnconfirmed         = "DisableUnconfirmed"
+	ReasonLambdaRejected             = "LambdaRejected"
+	ReasonLambdaMisconfigured        = "LambdaMisconfigured"
+	ReasonSignInRefused              = "SignInRefused"
+	ReasonAccessTokenScopeMissing    = "AccessTokenScopeMissing"
 	ReasonUserPoolRefRequired        = "UserPoolRefRequired"
 	ReasonNamespaceNotAllowed        = "NamespaceNotAllowed"
 	ReasonRecordUnreadable           = "RecordUnreadable"
@@ -85,7 +94,19 @@ const (
 	ReasonValid = "Valid"
 )
 
-var reasonRegistry = []ReasonInfo{
+// rechecked are the terminal reasons whose cause is fixed outside the
+// enrollment's inputs: looked at again every --retry-max-delay.
+var rechecked = map[string]bool{ReasonDuplicateEnrollment: true, ReasonLambdaRejected: true, ReasonLambdaMisconfigured: true,
+	ReasonSignInRefused: true}
+
+// reasonEntry is a registry row; Rechecked comes from rechecked.
+type reasonEntry struct {
+	Reason string
+	Class  ReasonClass
+	Hint   string
+}
+
+var reasonRegistry = []reasonEntry{
 	{ReasonEnrolled, ClassReady, "software-token MFA is enrolled and verified"},
 	{ReasonRotated, ClassReady, "the last rotation succeeded"},
 	{ReasonProgressing, ClassProgressing, "an enrollment step is under way"},
@@ -131,6 +152,10 @@ var reasonRegistry = []ReasonInfo{
 	{ReasonAlreadyEnrolled, ClassTerminal, "the user has a software token that no stored seed proves; the operator will not replace it"},
 	{ReasonIdentityChanged, ClassTerminal, "the enrollment now names another user or pool than the one its Secret holds a seed for; the stored seed is kept"},
 	{ReasonDuplicateEnrollment, ClassTerminal, "another enrollment already enrolls this user; only one may"},
+	{ReasonLambdaRejected, ClassTerminal, "a Lambda trigger of the user pool refused the sign-in (UserLambdaValidationException); fix it in Cognito"},
+	{ReasonLambdaMisconfigured, ClassTerminal, "a Lambda trigger of the user pool failed or answered what Cognito cannot read (InvalidLambdaResponseException, UnexpectedLambdaException); fix the trigger"},
+	{ReasonSignInRefused, ClassTerminal, "Cognito refused the sign-in for another reason than the password (threat protection blocking it, a disabled user); exempt the operator's sign-ins or fix the user in Cognito"},
+	{ReasonAccessTokenScopeMissing, ClassTerminal, "the access token lacks the aws.cognito.signin.user.admin scope (a pre token generation trigger dropping it?): the operator's calls need it"},
 	{ReasonUserPoolMismatch, ClassTerminal, "the app client belongs to another user pool than the enrollment's"},
 	{ReasonUserPoolRefRequired, ClassTerminal, "the manager runs with --require-user-pool-ref: name a ClusterUserPool in spec.userPoolRef instead of userPoolID and clientID"},
 	{ReasonNamespaceNotAllowed, ClassTerminal, "the ClusterUserPool's allowedNamespaces do not include this namespace"},
@@ -143,14 +168,24 @@ var reasonRegistry = []ReasonInfo{
 const challengePrefix = "Challenge"
 
 // Reasons is the registry of every condition reason.
-func Reasons() []ReasonInfo { return append([]ReasonInfo(nil), reasonRegistry...) }
+func Reasons() []ReasonInfo {
+	out := make([]ReasonInfo, 0, len(reasonRegistry))
+	for _, r := range reasonRegistry {
+		out = append(out, infoOf(r))
+	}
+	return out
+}
+
+func infoOf(r reasonEntry) ReasonInfo {
+	return ReasonInfo{Reason: r.Reason, Class: r.Class, Hint: r.Hint, Rechecked: rechecked[r.Reason]}
+}
 
 // LookupReason returns a reason's registry entry. Challenge<Name> reasons
 // are terminal.
 func LookupReason(reason string) (ReasonInfo, bool) {
 	for _, r := range reasonRegistry {
 		if r.Reason == reason {
-			return r, true
+			return infoOf(r), true
 		}
 	}
 	if strings.HasPrefix(reason, challengePrefix) && len(reason) > len(challengePrefix) {

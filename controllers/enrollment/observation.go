@@ -50,7 +50,7 @@ type secretInputs struct {
 // observe gathers the observation. Only the API server is read.
 func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnrollment) (*observation, error) {
 	o := &observation{Observation: lifecycle.Observation{Enrollment: ste, Now: r.Now(), SecretName: v1alpha1.SecretNameOf(ste),
-		RequireUserPoolRef: r.RequireUserPoolRef, RecheckDuplicate: r.RetryMax}}
+		RequireUserPoolRef: r.RequireUserPoolRef, Recheck: r.RetryMax}}
 	// The enrollment's Secret and its inputs are independent reads.
 	err := together(func() error { return r.observeSecret(ctx, o) }, func() error {
 		if err := r.observeUserPool(ctx, o); err != nil {

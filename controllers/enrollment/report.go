@@ -263,9 +263,9 @@ func (x *run) markFailed(o *lifecycle.Outcome) time.Duration {
 			return max(next.Sub(x.r.Now()), time.Second)
 		}
 		return 0
-	case o.Class == lifecycle.Terminal && o.Reason == v1alpha1.ReasonDuplicateEnrollment:
+	case o.Class == lifecycle.Terminal && rechecked(o.Reason):
 		// Looked at again every RetryMax: the enrollment holding the user
-		// may be deleted, and nothing else would say so.
+		// may be deleted, a Lambda trigger fixed, and nothing else would say so.
 		conditions.MarkStalled(&st.Conditions, gen, o.Reason, msg)
 		st.NextAttemptTime = nil
 		st.LastFailureTime = &metav1.Time{Time: x.r.Now()}
@@ -360,4 +360,10 @@ func (r *Reconciler) backoff(attempts int32, class lifecycle.Class) time.Duratio
 
 func readyMessage(secretName string) string {
 	return fmt.Sprintf("software-token MFA is enrolled and verified; the secret is in Secret %q", secretName)
+}
+
+// rechecked says a terminal reason is looked at again every RetryMax.
+func rechecked(reason string) bool {
+	info, _ := v1alpha1.LookupReason(reason)
+	return info.Rechecked
 }

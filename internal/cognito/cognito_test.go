@@ -62,6 +62,13 @@ func TestErrorClassification(t *testing.T) {
 		{"InitiateAuth", "ForbiddenException", "waf", cognito.Retryable, cognito.ReasonForbidden},
 		{"InitiateAuth", "SomethingNewException", "?", cognito.Retryable, cognito.ReasonCognitoError},
 		{"InitiateAuth", "InvalidPasswordException", "Invalid password", cognito.Terminal, cognito.ReasonInvalidCredentials},
+		// Refusals that are not the password's: threat protection, a disabled user.
+		{"InitiateAuth", "NotAuthorizedException", "Unable to login because of security reasons.", cognito.Terminal, cognito.ReasonSignInRefused},
+		{"InitiateAuth", "NotAuthorizedException", "User is disabled.", cognito.Terminal, cognito.ReasonSignInRefused},
+		{"InitiateAuth", "UserLambdaValidationException", "PreAuthentication failed with error no bots.", cognito.Terminal, cognito.ReasonLambdaRejected},
+		{"RespondToAuthChallenge", "InvalidLambdaResponseException", "Unrecognizable lambda output", cognito.Terminal, cognito.ReasonLambdaMisconfigured},
+		{"InitiateAuth", "UnexpectedLambdaException", "PreTokenGeneration invocation failed due to error AccessDeniedException.", cognito.Terminal, cognito.ReasonLambdaMisconfigured},
+		{"GetUser", "NotAuthorizedException", "Access Token does not have required scopes", cognito.Terminal, cognito.ReasonAccessTokenScopeMissing},
 		{"AssociateSoftwareToken", "NotAuthorizedException", "Access Token has expired", cognito.Terminal, cognito.ReasonAccessTokenRejected},
 		{"AssociateSoftwareToken", "SoftwareTokenMFANotFoundException", "not enabled", cognito.Terminal, cognito.ReasonSoftwareTokenMFANotEnabled},
 		{"AssociateSoftwareToken", "ConcurrentModificationException", "busy", cognito.Retryable, cognito.ReasonCognitoUnavailable},

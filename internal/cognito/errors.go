@@ -165,6 +165,11 @@ func classifyCode(code, message string, kind opKind) (Class, string) {
 		return Terminal, ReasonInvalidParameter
 	case "CodeMismatchException", "EnableSoftwareTokenMFAException", "ExpiredCodeException":
 		return Retryable, ReasonVerificationFailed
+	case "UserLambdaValidationException":
+		// The pool's own Lambda said no: fixed in Cognito, not in the inputs.
+		return Terminal, ReasonLambdaRejected
+	case "InvalidLambdaResponseException", "UnexpectedLambdaException":
+		return Terminal, ReasonLambdaMisconfigured
 	case "ForbiddenException":
 		// WAF rules are often rate based: back off rather than give up.
 		return Retryable, ReasonForbidden
@@ -186,6 +191,9 @@ func classifyNotAuthorized(message string, kind opKind) (Class, string) {
 		return Terminal, ReasonClientSecretRequired
 	case strings.Contains(m, "secret hash"):
 		return Terminal, ReasonClientSecretMismatch
+	case strings.Contains(m, "required scopes"):
+		// Access-token customization dropped aws.cognito.signin.user.admin.
+		return Terminal, ReasonAccessTokenScopeMissing
 	}
 	switch kind {
 	case opAccessToken:
@@ -193,9 +201,13 @@ func classifyNotAuthorized(message string, kind opKind) (Class, string) {
 	case opSession:
 		// The MFA_SETUP session ran out; signing in again starts a new one.
 		return Retryable, ReasonSessionExpired
-	default:
+	}
+	if m == "" || strings.Contains(m, "incorrect username or password") || strings.Contains(m, "password") {
 		return Terminal, ReasonInvalidCredentials
 	}
+	// Another refusal of the sign-in (threat protection's blocks, a
+	// disabled user): not the password's fault, so not InvalidCredentials.
+	return Terminal, ReasonSignInRefused
 }
 
 func isTLS(err error) bool {

@@ -24,10 +24,15 @@ const (
 	ReasonCognitoError               = "CognitoError"
 	ReasonTLSError                   = "TLSError"
 	ReasonSessionExpired             = "SessionExpired"
+	ReasonLambdaRejected             = "LambdaRejected"
+	ReasonLambdaMisconfigured        = "LambdaMisconfigured"
+	ReasonSignInRefused              = "SignInRefused"
+	ReasonAccessTokenScopeMissing    = "AccessTokenScopeMissing"
 )
 
 // Reasons lists every reason the classifier can return.
 var Reasons = []string{ReasonThrottled, ReasonInvalidCredentials, ReasonAccessTokenRejected, ReasonClientSecretRequired,
 	ReasonClientSecretMismatch, ReasonResourceNotFound, ReasonUserNotFound, ReasonUserNotConfirmed, ReasonPasswordResetRequired,
 	ReasonSoftwareTokenMFANotEnabled, ReasonInvalidUserPoolConfig, ReasonUserPasswordAuthNotEnabled, ReasonInvalidParameter,
-	ReasonVerificationFailed, ReasonForbidden, ReasonCognitoUnavailable, ReasonCognitoError, ReasonTLSError, ReasonSessionExpired}
+	ReasonVerificationFailed, ReasonForbidden, ReasonCognitoUnavailable, ReasonCognitoError, ReasonTLSError, ReasonSessionExpired,
+	ReasonLambdaRejected, ReasonLambdaMisconfigured, ReasonSignInRefused, ReasonAccessTokenScopeMissing}

@@ -109,14 +109,14 @@ func TestDecide(t *testing.T) {
 		{"a missing claim is re-proven, never taken on the record's word", func(o *Observation) { o.Claim.Kind = ClaimFree }, PlanRepair, ""},
 		{"a DuplicateEnrollment is looked at again after RetryMax", func(o *Observation) {
 			noSecret(o)
-			o.RecheckDuplicate = time.Minute
+			o.Recheck = time.Minute
 			o.Enrollment.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, InputsFingerprint: "h1",
 				LastFailureTime: &metav1.Time{Time: t0.Add(-2 * time.Minute)},
 				Conditions:      []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDuplicateEnrollment}}}
 		}, PlanEnroll, ""},
 		{"a DuplicateEnrollment is not looked at again before RetryMax", func(o *Observation) {
 			noSecret(o)
-			o.RecheckDuplicate = time.Minute
+			o.Recheck = time.Minute
 			o.Enrollment.Status = v1alpha1.SoftwareTokenEnrollmentStatus{ObservedGeneration: 3, InputsFingerprint: "h1",
 				LastFailureTime: &metav1.Time{Time: t0.Add(-30 * time.Second)},
 				Conditions:      []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDuplicateEnrollment}}}

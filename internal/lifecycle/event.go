@@ -126,9 +126,9 @@ func stalledUnchanged(o *Observation) bool {
 		locallyDerived[c.Reason] {
 		return false
 	}
-	if c.Reason == v1alpha1.ReasonDuplicateEnrollment && st.LastFailureTime != nil &&
-		!o.Now.Before(st.LastFailureTime.Add(o.RecheckDuplicate)) {
-		return false // the other enrollment may be gone: sign in and look again
+	if info, _ := v1alpha1.LookupReason(c.Reason); info.Rechecked && st.LastFailureTime != nil &&
+		!o.Now.Before(st.LastFailureTime.Add(o.Recheck)) {
+		return false // fixed elsewhere (the other enrollment gone, the trigger fixed): sign in and look again
 	}
 	return true
 }

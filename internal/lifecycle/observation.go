@@ -79,9 +79,9 @@ type Observation struct {
 	In              Inputs
 	// Claim is the claim on the recorded identity, when the record has one.
 	Claim Claim
-	// RecheckDuplicate is how often a DuplicateEnrollment is looked at
-	// again: the other enrollment may be gone.
-	RecheckDuplicate time.Duration
+	// Recheck is how often a stall fixed outside the inputs (a
+	// DuplicateEnrollment, a Lambda trigger's refusal) is looked at again.
+	Recheck time.Duration
 	// TokenSub is the sub the given access token names, read locally.
 	TokenSub string
 	// Pool is the ClusterUserPool spec.userPoolRef names, when it exists,

@@ -142,7 +142,7 @@ func randomObservation(r *rand.Rand) *Observation {
 		}
 	}
 	o := &Observation{Enrollment: ste, Now: now, SecretName: v1alpha1.SecretNameOf(ste), Ownership: Ownership(r.IntN(4)),
-		RecheckDuplicate: time.Minute, Active: pickOf(r, "", fp(seedA), fp(seedB)), Pending: pickOf(r, "", "", fp(seedA), fp(seedB)),
+		Recheck: time.Minute, Active: pickOf(r, "", fp(seedA), fp(seedB)), Pending: pickOf(r, "", "", fp(seedA), fp(seedB)),
 		RequireUserPoolRef: r.IntN(5) == 0, DeletionTimedOut: r.IntN(3) == 0, TokenSub: pickOf(r, "", "sub-1", "sub-2")}
 	if viaRef && r.IntN(6) != 0 {
 		o.Pool = &v1alpha1.ClusterUserPool{ObjectMeta: metav1.ObjectMeta{Name: "ci"},
