@@ -210,7 +210,8 @@ type SoftwareTokenEnrollmentStatus struct {
 	// +optional
 	SecretFingerprint string `json:"secretFingerprint,omitempty"`
 
-	// InputsFingerprint identifies the spec generation and the contents of
+	// InputsFingerprint identifies (an HMAC under a key of the operator's,
+	// so that it tells nothing of them) the spec generation and the contents of
 	// the referenced Secrets last acted on, so that a terminal failure is not
 	// retried, and a backoff not cut short, until one of them changes.
 	// +optional

@@ -14,6 +14,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -166,6 +167,16 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	// The inputs fingerprints are keyed, so that a status tells nothing of
+	// the Secrets they cover; the key is kept in the operator's namespace.
+	direct, err := client.New(restCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	fingerprintKey, err := kube.FingerprintKey(ctx, direct, o.clusterResourceNS)
+	if err != nil {
+		return fmt.Errorf("%w (the operator's namespace must exist: --cluster-resource-namespace)", err)
+	}
 	r := &enrollment.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
@@ -178,6 +189,7 @@ func run(ctx context.Context, o options) error {
 
 		DeletionTimeout:    o.deletionTimeout,
 		ServerNow:          serverClock.Now,
+		FingerprintKey:     fingerprintKey,
 		ResyncPeriod:       o.resyncPeriod,
 		ClaimNamespace:     o.clusterResourceNS,
 		RequireUserPoolRef: o.requireUserPoolRef,

@@ -68,9 +68,10 @@ func TestTerminalFailuresStall(t *testing.T) {
 			w.secret("token", map[string]string{"token": fake.IssueAccessToken(w.clientID, w.username)})
 			time.Sleep(5 * time.Millisecond)
 		}, spec: accessTokenSpec, reason: v1alpha1.ReasonAccessTokenRejected, message: "Access Token has expired"},
+		// Refused before it is hashed or sent: not an access token at all.
 		{name: "forged access token", setup: func(w *world) {
 			w.secret("token", map[string]string{"token": "not-a-token-anyone-issued"})
-		}, spec: accessTokenSpec, reason: v1alpha1.ReasonAccessTokenRejected},
+		}, spec: accessTokenSpec, reason: v1alpha1.ReasonInvalidAccessTokenSecret, message: "does not hold a Cognito access token"},
 		{name: "credentials Secret without username", setup: func(w *world) {
 			w.secret("creds", map[string]string{"password": w.password})
 		}, reason: v1alpha1.ReasonInvalidCredentialsSecret, message: `no value for key "username"`},

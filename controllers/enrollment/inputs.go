@@ -3,6 +3,7 @@ package enrollment
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -31,7 +32,7 @@ func (r *Reconciler) readInputs(ctx context.Context, ste *v1alpha1.SoftwareToken
 	if in.DeviceName == "" {
 		in.DeviceName = truncate(ste.Namespace+"/"+ste.Name, maxDeviceNameLength)
 	}
-	sum := sha256.New()
+	sum := hmac.New(sha256.New, r.fingerprintKey())
 	fmt.Fprintf(sum, "%d\x00%s\x00", ste.Generation, ste.Annotations[v1alpha1.AnnotationRotate])
 	defer func() { in.Hash = hex.EncodeToString(sum.Sum(nil)[:8]) }()
 
@@ -82,9 +83,18 @@ func (r *Reconciler) readInputs(ctx context.Context, ste *v1alpha1.SoftwareToken
 		creds.credentials, in.Username, creds.password = s, data[v1alpha1.CredentialsKeyUsername], data[v1alpha1.CredentialsKeyPassword]
 	}
 	if ref := spec.AccessTokenSecretRef; ref != nil {
-		s, data, err := read(ste.Namespace, ref.Name, v1alpha1.ReasonAccessTokenSecretNotFound, v1alpha1.ReasonInvalidAccessTokenSecret, ref.Key)
+		// The value is checked before it is hashed or sent: the key may name
+		// any Secret of the namespace, and whoever may edit the enrollment
+		// must not learn anything of one that holds no access token of this
+		// pool, nor have the operator hand it to Cognito.
+		s, _, err := kube.ReadSecret(ctx, r.APIReader, ste.Namespace, ref.Name, v1alpha1.ReasonAccessTokenSecretNotFound,
+			v1alpha1.ReasonInvalidAccessTokenSecret, ref.Key)
+		if err == nil {
+			creds.accessToken, err = accessTokenOf(s, ref, in.Pool.ID)
+		}
+		fmt.Fprintf(sum, "%s/%s=%s\x00", ref.Name, ref.Key, creds.accessToken)
 		keep(err)
-		creds.accessTokenSecret, creds.accessToken = s, strings.TrimSpace(data[ref.Key])
+		creds.accessTokenSecret = s
 	}
 	if cs := in.Pool.ClientSecret; cs != nil {
 		ns := cmp.Or(cs.Namespace, ste.Namespace)
@@ -100,6 +110,23 @@ func (r *Reconciler) readInputs(ctx context.Context, ste *v1alpha1.SoftwareToken
 		creds.appClient.Secret = strings.TrimSpace(data[cs.Key])
 	}
 	return in, creds
+}
+
+// accessTokenOf is the access token a Secret's key holds, when it is one
+// of the pool's: a JWT whose token_use is access and whose issuer names the
+// pool. Anything else is refused without a word of what it holds.
+func accessTokenOf(s *corev1.Secret, ref *v1alpha1.SecretKeySelector, pool string) (string, error) {
+	token := strings.TrimSpace(string(s.Data[ref.Key]))
+	c, err := cognito.TokenClaims(token)
+	switch {
+	case err != nil || c.TokenUse != "access":
+		return "", stall(v1alpha1.ReasonInvalidAccessTokenSecret, fmt.Sprintf(
+			"Secret %q key %q does not hold a Cognito access token (a JWT whose token_use is access)", ref.Name, ref.Key))
+	case pool != "" && c.PoolID() != pool:
+		return "", stall(v1alpha1.ReasonUserPoolMismatch, fmt.Sprintf(
+			"the access token in Secret %q was issued by another user pool than the enrollment's %q", ref.Name, pool))
+	}
+	return token, nil
 }
 
 func truncate(s string, n int) string {
