@@ -32,7 +32,7 @@ func (r *Reconciler) readInputs(ctx context.Context, ste *v1alpha1.SoftwareToken
 	if in.DeviceName == "" {
 		in.DeviceName = truncate(ste.Namespace+"/"+ste.Name, maxDeviceNameLength)
 	}
-	sum := hmac.New(sha256.New, r.fingerprintKey())
+	sum := hmac.New(sha256.New, r.FingerprintKey)
 	fmt.Fprintf(sum, "%d\x00%s\x00", ste.Generation, ste.Annotations[v1alpha1.AnnotationRotate])
 	defer func() { in.Hash = hex.EncodeToString(sum.Sum(nil)[:8]) }()
 

@@ -6,8 +6,6 @@ package enrollment
 
 import (
 	"context"
-	"crypto/rand"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -69,8 +67,8 @@ type Reconciler struct {
 	// SecretEvents reports changes to Secrets (one shared by the
 	// controllers); nil makes one that watches every namespace.
 	SecretEvents *kube.SecretEvents
-	// FingerprintKey keys the inputs fingerprints (kube.FingerprintKey); a
-	// random one is made when unset, which a restart changes.
+	// FingerprintKey keys the inputs fingerprints (kube.FingerprintKey);
+	// SetupWithManager makes a random one when unset (a restart changes it).
 	FingerprintKey []byte
 	// Transitions, when set, is told every transition the table gave: the
 	// property tests fail on one the table calls impossible.
@@ -78,8 +76,6 @@ type Reconciler struct {
 
 	// ownWrites is set up by SetupWithManager.
 	ownWrites *ownWrites
-	// keyOnce makes a random FingerprintKey when none is given.
-	keyOnce sync.Once
 }
 
 // +kubebuilder:rbac:groups=mfa.cognito-operator.dev,resources=softwaretokenenrollments,verbs=get;list;watch;update;patch
@@ -180,17 +176,6 @@ func (r *Reconciler) serverNow() time.Time {
 // deletionLeft is how much of the deletion timeout is left.
 func (r *Reconciler) deletionLeft(ste *v1alpha1.SoftwareTokenEnrollment) time.Duration {
 	return r.DeletionTimeout - r.serverNow().Sub(ste.DeletionTimestamp.Time)
-}
-
-// fingerprintKey is the key of the inputs fingerprints.
-func (r *Reconciler) fingerprintKey() []byte {
-	r.keyOnce.Do(func() {
-		if len(r.FingerprintKey) == 0 {
-			r.FingerprintKey = make([]byte, 32)
-			_, _ = rand.Read(r.FingerprintKey)
-		}
-	})
-	return r.FingerprintKey
 }
 
 // store is the seed store in the operator's namespace.

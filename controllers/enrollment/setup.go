@@ -2,6 +2,7 @@ package enrollment
 
 import (
 	"context"
+	"crypto/rand"
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +32,12 @@ const secretNamesIndex = ".spec.secretNames"
 func (r *Reconciler) SetupWithManager(mgr manager.Manager, opts ctrl.Options) error {
 	ctx := context.Background()
 	r.ownWrites = &ownWrites{}
+	if len(r.FingerprintKey) == 0 {
+		r.FingerprintKey = make([]byte, 32)
+		if _, err := rand.Read(r.FingerprintKey); err != nil {
+			return err
+		}
+	}
 	if r.SecretEvents == nil {
 		var err error
 		if r.SecretEvents, err = kube.NewSecretEvents(mgr.GetConfig(), nil); err != nil {
