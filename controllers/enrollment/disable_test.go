@@ -252,3 +252,27 @@ func TestLeftoverProtectionIsLetGo(t *testing.T) {
 		return !contains(w.getSecret("creds").Finalizers, v1alpha1.FinalizerProtect)
 	})
 }
+
+// An access token signs in to nothing, and GetUser is no witness (where MFA
+// is required it lists no factor while sign-in still asks for one): Disable
+// in access-token mode turns TOTP off and keeps the seed, retained.
+func TestAccessTokenDisableKeepsTheSeedItCannotConfirm(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOn)
+	w.secret("token", map[string]string{"token": fake.IssueAccessToken(w.clientID, w.username)})
+	w.enrollment("bot", func(s *v1alpha1.SoftwareTokenEnrollmentSpec) { accessTokenSpec(w, s); disable(s) })
+	w.waitReady("bot")
+	seed := string(w.getSecret("bot-totp").Data[v1alpha1.KeySecret])
+	w.deleteEnrollment("bot")
+	w.waitGone("bot")
+	if !w.challenged() {
+		t.Fatal("the pool requires MFA: the user should still be challenged")
+	}
+	s := w.stored("bot")
+	if s == nil || s.Labels[v1alpha1.LabelSeedState] != "Retained" || string(s.Data[v1alpha1.KeySecret]) != seed {
+		t.Fatalf("the seed store does not keep the seed, retained: %v", s)
+	}
+	w.expectSafe("access-token Disable where MFA is required")
+	if !w.hasEvent(v1alpha1.ReasonDisableUnconfirmed) {
+		t.Error("no DisableUnconfirmed Event")
+	}
+}

@@ -105,6 +105,12 @@ func (x *run) disable(ctx context.Context) error {
 		}
 		x.r.Recorder.Eventf(ste, nil, corev1.EventTypeNormal, "Disabled", "Delete",
 			"Turned software-token MFA off for the user; Cognito keeps the registration, so its seed is kept, dormant, in the seed store, and Secret %q is deleted", x.o.SecretName)
+	case lifecycle.StepStoreUnconfirmed:
+		if err := x.storeSeed(ctx, lifecycle.SeedRetained); err != nil {
+			return err
+		}
+		x.r.Recorder.Eventf(ste, nil, corev1.EventTypeWarning, v1alpha1.ReasonDisableUnconfirmed, "Delete",
+			"Turned software-token MFA off with the access token, which no sign-in can confirm (GetUser is no witness where MFA is required): the seed is kept, retained, in the seed store, and Secret %q is deleted", x.o.SecretName)
 	case lifecycle.StepDeleteSeed:
 		if err := x.deleteSeed(ctx); err != nil {
 			return err
@@ -132,6 +138,11 @@ func (x *run) turnOff(ctx context.Context) lifecycle.Transition {
 	if err != nil {
 		return lifecycle.Transition{Err: err}
 	}
+	if x.o.creds.accessToken != "" {
+		// No password to sign in with, and GetUser is no witness: where MFA
+		// is required it lists no factor while sign-in still asks for one.
+		return resolve(lifecycle.OffUnconfirmed, "")
+	}
 	challenged, err := x.stillChallenged(ctx)
 	switch {
 	case err != nil:
@@ -142,21 +153,14 @@ func (x *run) turnOff(ctx context.Context) lifecycle.Transition {
 	return resolve(lifecycle.ConfirmedOff, "")
 }
 
-// stillChallenged asks Cognito whether the user would still be challenged
-// for a TOTP code.
+// stillChallenged signs in and says whether Cognito still challenges the
+// user for a TOTP code: only a sign-in tells.
 func (x *run) stillChallenged(ctx context.Context) (bool, error) {
-	if x.o.creds.accessToken == "" {
-		res, err := x.api.InitiateAuth(ctx, x.signInRequest())
-		if err != nil {
-			return false, err
-		}
-		return res.Challenge == cognito.ChallengeSoftwareTokenMFA || res.Challenge == cognito.ChallengeSelectMFAType, nil
-	}
-	u, err := x.api.GetUser(ctx, x.accessToken)
+	res, err := x.api.InitiateAuth(ctx, x.signInRequest())
 	if err != nil {
 		return false, err
 	}
-	return slices.Contains(u.MFASettings, cognito.ChallengeSoftwareTokenMFA), nil
+	return res.Challenge == cognito.ChallengeSoftwareTokenMFA || res.Challenge == cognito.ChallengeSelectMFAType, nil
 }
 
 // storeSeed keeps the enrollment's seed in the seed store, marked state,

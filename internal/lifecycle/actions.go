@@ -150,6 +150,7 @@ var (
 	gateOut        = &action{plan: PlanStall, why: "Disable cannot sign in", out: func(o *Observation, _ *View) error { return o.In.Err }}
 	deleteIt       = &action{step: StepDeleteSeed, why: "Cognito proved the user has no factor: the seed is no one's token"}
 	storeDormant   = &action{step: StepStoreDormant, why: "TOTP is off, confirmed; Cognito keeps the registration"}
+	storeUnconfirm = &action{step: StepStoreUnconfirmed, why: "TOTP turned off with an access token: nothing can confirm it"}
 	turnOff        = &action{step: StepTurnOff, why: "the stored seed answers: turn TOTP off"}
 
 	// MFA_SETUP carries no pool: only the app client the record names, and

@@ -66,6 +66,7 @@ const (
 	DisableRefused         Event = "DisableRefused"         // Cognito refused to turn TOTP off
 	StillChallenged        Event = "StillChallenged"        // Cognito answered, and still challenges for TOTP
 	ConfirmedOff           Event = "ConfirmedOff"           // no TOTP challenge after turning it off
+	OffUnconfirmed         Event = "OffUnconfirmed"         // TOTP turned off with an access token: no sign-in can confirm it
 )
 
 // Events lists every event.
@@ -75,7 +76,7 @@ var Events = []Event{PoolRefRequired, NamespaceRefused, TemplateInvalid, Stalled
 	OtherUser, UnattributedSeedRefused, SetupViaOtherClient, ClaimedElsewhere, PendingAccepted, ActiveAccepted,
 	ActiveAcceptedRotationPlan, OwnAssociationUnverifiable, TokenNotOurs, NoToken,
 	DisableDue, DisableTimedOut, DisableTimedOutLeaving, ReleaseDue, ReleaseLeaving, NothingOwned, NoFactor, SetupUnproven,
-	SeedRefused, SeedAnswered, DisableRefused, StillChallenged, ConfirmedOff}
+	SeedRefused, SeedAnswered, DisableRefused, StillChallenged, ConfirmedOff, OffUnconfirmed}
 
 // trigger is one check of the observation: it holds, or not.
 type trigger struct {

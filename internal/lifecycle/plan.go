@@ -91,6 +91,11 @@ const (
 	// registration, so the seed goes to the store as dormant, then the
 	// Secret is deleted.
 	StepStoreDormant Step = "StoreDormant"
+	// StepStoreUnconfirmed: TOTP was turned off with an access token, and
+	// GetUser is no witness of it (where MFA is required it lists nothing
+	// while sign-in still asks): the seed goes to the store as retained,
+	// then the Secret is deleted.
+	StepStoreUnconfirmed Step = "StoreUnconfirmed"
 )
 
 // Transition is what the table says for the (phase, event) a reconcile

@@ -38,7 +38,7 @@ var (
 	results = []Event{OtherUser, UnattributedSeedRefused, SetupViaOtherClient, ClaimedElsewhere, PendingAccepted,
 		ActiveAccepted, ActiveAcceptedRotationPlan, OwnAssociationUnverifiable, TokenNotOurs, NoToken}
 	deletionEvents = []Event{DisableDue, DisableTimedOut, DisableTimedOutLeaving, ReleaseDue, ReleaseLeaving, NothingOwned,
-		NoFactor, SetupUnproven, SeedRefused, SeedAnswered, DisableRefused, StillChallenged, ConfirmedOff}
+		NoFactor, SetupUnproven, SeedRefused, SeedAnswered, DisableRefused, StillChallenged, ConfirmedOff, OffUnconfirmed}
 )
 
 func one(e Event) []Event   { return []Event{e} }
@@ -155,6 +155,7 @@ var rows = []row{
 	{one(DisableRefused), ph(Releasing), stallDisableRefused, ""},
 	{one(StillChallenged), ph(Releasing), stallStillChallenged, ""},
 	{one(ConfirmedOff), ph(Releasing), storeDormant, ""},
+	{one(OffUnconfirmed), ph(Releasing), storeUnconfirm, ""},
 }
 
 // table is rows by phase and event; a pair two rows claim is a bug the

@@ -71,7 +71,7 @@ func TestEveryPossiblePairIsReachedAndNoImpossibleOne(t *testing.T) {
 			after := AfterDisableSignIn(o, v)
 			note(after)
 			if after.Step == StepTurnOff {
-				note(Resolve(o, Releasing, pickOf(r, DisableRefused, StillChallenged, ConfirmedOff), v))
+				note(Resolve(o, Releasing, pickOf(r, DisableRefused, StillChallenged, ConfirmedOff, OffUnconfirmed), v))
 			}
 		case tr.Plan.SignsIn():
 			note(AfterSignIn(o, tr.Plan, randomView(r, o)))
