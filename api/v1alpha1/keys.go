@@ -109,4 +109,11 @@ const (
 	// it: deleting it would leave them, and a deletion policy Disable, no
 	// pool to sign in to.
 	FinalizerUserPoolInUse = OperatorPrefix + "in-use"
+	// FinalizerRights is on the RoleBinding that grants the manager its
+	// rights in a watched namespace (namespace mode, set by the chart): a
+	// namespace deletion deletes it with everything else, and without it
+	// the manager could neither keep the seeds nor finalize the enrollments
+	// there. It is lifted once nothing of the operator's is left in a
+	// namespace being deleted, or at once when only it is deleted.
+	FinalizerRights = OperatorPrefix + "rights"
 )

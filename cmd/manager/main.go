@@ -36,6 +36,7 @@ type options struct {
 	leaderElect            bool
 	leaderElectionNS       string
 	namespaces             string
+	namespaceRights        string
 	logLevel               string
 	cognito                cognito.Options
 	concurrency            int
@@ -61,6 +62,9 @@ func main() {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles at a time.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own).")
 	fs.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to watch; empty watches all.")
+	fs.StringVar(&o.namespaceRights, "namespace-rights", "",
+		"With --namespaces: the name of the RoleBinding granting the manager its rights in each watched namespace. "+
+			"It carries the finalizer "+v1alpha1.FinalizerRights+", which the manager lifts once a namespace being deleted holds nothing of the operator's (the chart sets this).")
 	fs.StringVar(&o.logLevel, "log-level", "info", "Log level: debug, info or error.")
 	fs.StringVar(&o.cognito.Endpoint, "cognito-endpoint", "", "Cognito endpoint URL, e.g. an emulator; overrides AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER.")
 	fs.StringVar(&o.cognito.DefaultRegion, "region", "", "Region for user pools whose id names none (default: AWS_REGION / the shared config).")
@@ -137,6 +141,9 @@ func run(ctx context.Context, o options) error {
 				namespaces = append(namespaces, ns)
 			}
 		}
+	}
+	if o.namespaceRights != "" && len(namespaces) > 0 {
+		seedstore.RightsCache(&cacheOpts, o.namespaceRights)
 	}
 	restCfg := ctrl.GetConfigOrDie()
 	restCfg.QPS, restCfg.Burst = float32(o.kubeQPS), o.kubeBurst
@@ -219,6 +226,12 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := guardian.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the seed store: %w", err)
+	}
+	if o.namespaceRights != "" && len(namespaces) > 0 {
+		rights := &seedstore.Rights{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Name: o.namespaceRights, Namespaces: namespaces}
+		if err := rights.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the rights keeper: %w", err)
+		}
 	}
 	if err := metrics.RegisterStates(mgr.GetClient()); err != nil {
 		return err

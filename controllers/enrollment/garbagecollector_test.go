@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -85,28 +86,37 @@ func (w *world) liftFinalizer(name, finalizer string) {
 }
 
 // deleteNamespace deletes w's namespace and does what the namespace
-// controller would: it deletes every enrollment and Secret in it, again and
+// controller would: it deletes every enrollment, Secret, Role and
+// RoleBinding in it (the manager's rights in namespace mode), again and
 // again, until their finalizers let them all go, then finalizes the
 // namespace. timeout bounds the wait.
 func (w *world) deleteNamespace(timeout time.Duration) {
 	w.t.Helper()
 	ns := &corev1.Namespace{}
 	must(w.t, k8s.Get(ctx(), types.NamespacedName{Name: w.ns}, ns))
-	must(w.t, k8s.Delete(ctx(), ns))
+	if ns.DeletionTimestamp.IsZero() {
+		must(w.t, k8s.Delete(ctx(), ns))
+	}
 	deadline := time.Now().Add(timeout)
 	for {
 		_ = k8s.DeleteAllOf(ctx(), &v1alpha1.SoftwareTokenEnrollment{}, client.InNamespace(w.ns))
 		_ = k8s.DeleteAllOf(ctx(), &corev1.Secret{}, client.InNamespace(w.ns))
+		_ = k8s.DeleteAllOf(ctx(), &rbacv1.Role{}, client.InNamespace(w.ns))
+		_ = k8s.DeleteAllOf(ctx(), &rbacv1.RoleBinding{}, client.InNamespace(w.ns))
 		var enrollments v1alpha1.SoftwareTokenEnrollmentList
 		var secrets corev1.SecretList
+		var roles rbacv1.RoleList
+		var bindings rbacv1.RoleBindingList
 		must(w.t, k8s.List(ctx(), &enrollments, client.InNamespace(w.ns)))
 		must(w.t, k8s.List(ctx(), &secrets, client.InNamespace(w.ns)))
-		if len(enrollments.Items) == 0 && len(secrets.Items) == 0 {
+		must(w.t, k8s.List(ctx(), &roles, client.InNamespace(w.ns)))
+		must(w.t, k8s.List(ctx(), &bindings, client.InNamespace(w.ns)))
+		if len(enrollments.Items)+len(secrets.Items)+len(roles.Items)+len(bindings.Items) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("namespace %s still holds %d enrollments and %d Secrets after %s", w.ns, len(enrollments.Items),
-				len(secrets.Items), timeout)
+			w.t.Fatalf("namespace %s still holds %d enrollments, %d Secrets, %d Roles and %d RoleBindings after %s", w.ns,
+				len(enrollments.Items), len(secrets.Items), len(roles.Items), len(bindings.Items), timeout)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

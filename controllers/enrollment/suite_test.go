@@ -38,6 +38,10 @@ import (
 // claimNamespace stands for the operator's own namespace.
 const claimNamespace = "cognito-mfa-system"
 
+// rightsName is the Role and RoleBinding the suite's rights keeper guards
+// (the chart's <release>-manager in namespace mode).
+const rightsName = "manager-rights"
+
 var (
 	// managerSkew sets the manager's clock off the real one, for the tests
 	// of what a wrong clock does; the API server's stays right.
@@ -98,8 +102,10 @@ func runSuite(m *testing.M) int {
 	// The manager learns the API server's clock from its answers, as in production.
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.Wrap(serverClock.Wrap)
+	cacheOpts := cache.Options{DefaultTransform: kube.TrimCache}
+	seedstore.RightsCache(&cacheOpts, rightsName)
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{DefaultTransform: kube.TrimCache}})
+		Cache: cacheOpts})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -132,6 +138,11 @@ func runSuite(m *testing.M) int {
 	guardian := &seedstore.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("cognito-mfa-operator"), StoreNamespace: claimNamespace}
 	if err := guardian.SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// The keeper of the namespace-mode rights, for every namespace here.
+	if err := (&seedstore.Rights{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Name: rightsName}).SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

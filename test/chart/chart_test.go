@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/hack/chart/chartgen"
 )
 
@@ -179,41 +180,68 @@ func createNamespaces(t *testing.T, cp interface {
 	}
 }
 
-// TestNamespaceModeRBAC: with watchNamespaces, no ClusterRole grants Secrets
-// (or SoftwareTokenEnrollments); Roles in each watched namespace do, and the
-// ClusterRole keeps what is cluster-scoped. It then installs the rendering
-// for real, and asks the API server what the manager's ServiceAccount may do.
+// TestNamespaceModeRBAC: with watchNamespaces, no ClusterRoleBinding grants
+// Secrets (or SoftwareTokenEnrollments); a RoleBinding in each watched
+// namespace does (to the ClusterRole <release>-watched, bound nowhere else,
+// with the rights finalizer that keeps it through a namespace deletion),
+// and the bound ClusterRole keeps what is cluster-scoped. It then installs
+// the rendering for real, and asks the API server what the manager's
+// ServiceAccount may do.
 func TestNamespaceModeRBAC(t *testing.T) {
 	for _, s := range scenarios[1:] {
 		t.Run(s.name, func(t *testing.T) {
 			objs := docs(t, s.render(t))
-			roles := map[string]bool{}
+			bound := map[string]bool{} // ClusterRoles a ClusterRoleBinding binds
+			for _, o := range objs {
+				if o["kind"] == "ClusterRoleBinding" {
+					bound[str(o, "roleRef", "name")] = true
+				}
+			}
+			watchedRole := release + "-watched"
+			if bound[watchedRole] {
+				t.Errorf("a ClusterRoleBinding binds %s: its Secrets cluster-wide", watchedRole)
+			}
+			bindings := map[string]bool{}
 			var clusterRules []map[string]any
 			for _, o := range objs {
 				rules := rulesOf(o)
 				switch o["kind"] {
 				case "ClusterRole":
+					name := str(o, "metadata", "name")
+					grantsWatched := false
 					for _, r := range rules {
 						res := stringsOf(r["resources"])
 						if slices.Contains(res, "secrets") || slices.Contains(res, "*") ||
 							slices.Contains(res, "softwaretokenenrollments") {
-							t.Errorf("ClusterRole %s grants %v in namespace mode", str(o, "metadata", "name"), res)
+							grantsWatched = true
+							if bound[name] {
+								t.Errorf("ClusterRole %s, bound cluster-wide, grants %v in namespace mode", name, res)
+							}
 						}
 					}
-					if str(o, "metadata", "name") == release+"-manager" {
+					if name == watchedRole && !grantsWatched {
+						t.Errorf("ClusterRole %s grants no Secrets", name)
+					}
+					if name == release+"-manager" {
 						clusterRules = rules
 					}
-				case "Role":
-					for _, r := range rules {
-						if slices.Contains(stringsOf(r["resources"]), "softwaretokenenrollments") {
-							roles[str(o, "metadata", "namespace")] = true
+				case "RoleBinding":
+					if str(o, "roleRef", "kind") == "ClusterRole" && str(o, "roleRef", "name") == watchedRole {
+						bindings[str(o, "metadata", "namespace")] = true
+						meta, _ := o["metadata"].(map[string]any)
+						if !slices.Contains(stringsOf(meta["finalizers"]), v1alpha1.FinalizerRights) {
+							t.Errorf("the RoleBinding in %s lacks the finalizer %s", str(o, "metadata", "namespace"), v1alpha1.FinalizerRights)
 						}
+					}
+				case "Role":
+					if ns := str(o, "metadata", "namespace"); slices.Contains(s.watched, ns) {
+						t.Errorf("a Role in the watched namespace %s: a namespace deletion would take it", ns)
 					}
 				}
 			}
 			for _, ns := range s.watched {
-				if !roles[ns] {
-					t.Errorf("no Role grants softwaretokenenrollments in the watched namespace %s", ns)
+				if !bindings[ns] {
+					t.Errorf("no RoleBinding grants %s in the watched namespace %s", watchedRole, ns)
 				}
 			}
 			for _, res := range []string{"clusteruserpools", "clusteruserpools/status", "clusteruserpools/finalizers", "namespaces"} {
@@ -481,7 +509,8 @@ func TestRBACCoversRole(t *testing.T) {
 	}
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
-			var cluster, own []map[string]any
+			var cluster, own, watchedRules []map[string]any
+			var boundIn []string
 			watched := map[string][]map[string]any{}
 			for _, o := range docs(t, s.render(t)) {
 				switch name, ns := str(o, "metadata", "name"), str(o, "metadata", "namespace"); {
@@ -489,9 +518,14 @@ func TestRBACCoversRole(t *testing.T) {
 					cluster = rulesOf(o)
 				case o["kind"] == "Role" && name == release+"-own-namespace":
 					own = rulesOf(o)
-				case o["kind"] == "Role" && name == release+"-manager":
-					watched[ns] = rulesOf(o)
+				case o["kind"] == "ClusterRole" && name == release+"-watched":
+					watchedRules = rulesOf(o)
+				case o["kind"] == "RoleBinding" && str(o, "roleRef", "name") == release+"-watched":
+					boundIn = append(boundIn, ns)
 				}
+			}
+			for _, ns := range boundIn {
+				watched[ns] = watchedRules
 			}
 			for _, r := range want {
 				for _, g := range stringsOf(r["apiGroups"]) {

@@ -46,7 +46,8 @@ func TestManagerUnderChartRBAC(t *testing.T) {
 		apply(t, credentialsManifest(other, "outsider-credentials", "outsider", password)+"---\n"+
 			enrollmentManifest(other, "outsider", fmt.Sprintf("  userPoolID: %s\n  clientID: %s\n  credentialsSecretRef: {name: outsider-credentials}", p.id, p.client)))
 
-		m := startManagerAs(t, kubeconfig, "--namespaces", watched)
+		const rights = "rbac-ns-cognito-mfa-operator-watched" // the chart's RoleBinding there
+		m := startManagerAs(t, kubeconfig, "--namespaces", watched, "--namespace-rights", rights)
 		enrollAndProve(t, p, watched, "rbac-bot")
 
 		time.Sleep(3 * time.Second)
@@ -75,6 +76,10 @@ func TestManagerUnderChartRBAC(t *testing.T) {
 			{[]string{"get", "secrets", "-n", other}, "no"},
 			{[]string{"list", "secrets", "--all-namespaces"}, "no"},
 			{[]string{"list", "softwaretokenenrollments.mfa.cognito-operator.dev", "-n", other}, "no"},
+			{[]string{"update", "rolebindings.rbac.authorization.k8s.io/" + rights, "-n", watched}, "yes"},
+			{[]string{"update", "rolebindings.rbac.authorization.k8s.io/other", "-n", watched}, "no"},
+			{[]string{"list", "rolebindings.rbac.authorization.k8s.io", "-n", watched}, "no"},
+			{[]string{"update", "roles.rbac.authorization.k8s.io/" + rights, "-n", watched}, "no"},
 		} {
 			out, _ := kubectlAs(kubeconfig, append([]string{"auth", "can-i"}, c.args...)...) // "no" exits 1
 			if got := strings.TrimSpace(out); !strings.HasSuffix(got, c.want) {
@@ -82,6 +87,13 @@ func TestManagerUnderChartRBAC(t *testing.T) {
 			}
 		}
 		assertNoForbidden(t, m)
+
+		// An uninstall deletes the RoleBinding while the namespace stays: the
+		// manager lifts its rights finalizer at once, with the rights it
+		// grants (a namespace deletion keeps it: test/node).
+		if _, err := cp.Kubectl(ctx(), "delete", "rolebinding", rights, "-n", watched, "--timeout=30s"); err != nil {
+			t.Errorf("the chart's RoleBinding in %s did not go once deleted: %v", watched, err)
+		}
 	})
 }
 

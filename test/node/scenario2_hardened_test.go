@@ -94,4 +94,18 @@ spec: {userPoolID: %s, region: us-east-1, clientID: %s}
 	if exists(t, "secret", "-n", "team-c", ignored.secretName()) || ignored.mfaOn(t) || inline.mfaOn(t) {
 		t.Error("a user of an ignored or stalled enrollment was enrolled")
 	}
+
+	// A watched namespace deleted: the namespace controller deletes the Role
+	// and RoleBinding that give the manager its rights there with the rest;
+	// their finalizer keeps them until the seed is in the store.
+	seed := watched[0].seed(t)
+	took, err := deleteNamespaces(2*time.Minute, "team-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("watched namespace team-a gone in %s", took.Round(10*time.Millisecond))
+	if got := storedState(t, watched[0]); got != "Retained" {
+		t.Errorf("%s: the store keeps its seed as %q, want Retained", watched[0].name, got)
+	}
+	expectSafe(t, watched[0], seed)
 }

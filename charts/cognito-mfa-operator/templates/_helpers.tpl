@@ -83,6 +83,7 @@ says why the manager needs it.
 {{- end }}
 {{- with .Values.watchNamespaces }}
 - --namespaces={{ join "," . }}
+- --namespace-rights={{ include "cognito-mfa-operator.fullname" $ }}-watched
 {{- end }}
 {{- if .Values.requireUserPoolRef }}
 - --require-user-pool-ref

@@ -59,7 +59,7 @@ const (
 	ScopeCluster = "cluster"
 	// ScopeWatched: a namespaced resource the manager works on wherever
 	// enrollments are: the ClusterRole when the chart's watchNamespaces is
-	// empty, else a Role in each watched namespace.
+	// empty, else a RoleBinding in each watched namespace (to <fullname>-watched).
 	ScopeWatched = "watched"
 	// ScopeRelease: the manager's own namespace (--cluster-resource-namespace
 	// and the leader-election Lease default to it): a Role there.
@@ -361,8 +361,9 @@ func renderRules(rules []Rule) []byte {
 # One rule per resource. Its scope says where the chart grants it:
 #   cluster  a cluster-scoped resource: the ClusterRole, in either mode;
 #   watched  a namespaced resource, wherever enrollments are: the ClusterRole
-#            when watchNamespaces is empty, else a Role in each watched
-#            namespace;
+#            when watchNamespaces is empty, else the ClusterRole
+#            <fullname>-watched, bound by a RoleBinding in each watched
+#            namespace only;
 #   release  the manager's own namespace (the release's): a Role there.
 rules:
 `)
