@@ -89,6 +89,7 @@ const (
 	ReasonNamespaceNotAllowed        = "NamespaceNotAllowed"
 	ReasonRecordUnreadable           = "RecordUnreadable"
 	ReasonInvalidState               = "InvalidState"
+	ReasonClockSkew                  = "ClockSkew"
 
 	// ReasonValid is a ClusterUserPool's Ready reason.
 	ReasonValid = "Valid"
@@ -97,7 +98,7 @@ const (
 // rechecked are the terminal reasons whose cause is fixed outside the
 // enrollment's inputs: looked at again every --retry-max-delay.
 var rechecked = map[string]bool{ReasonDuplicateEnrollment: true, ReasonLambdaRejected: true, ReasonLambdaMisconfigured: true,
-	ReasonSignInRefused: true}
+	ReasonSignInRefused: true, ReasonClockSkew: true}
 
 // reasonEntry is a registry row; Rechecked comes from rechecked.
 type reasonEntry struct {
@@ -126,7 +127,7 @@ var reasonRegistry = []reasonEntry{
 	{ReasonTLSError, ClassRetrying, "the TLS connection to Cognito failed (check the endpoint and AWS_CA_BUNDLE); retrying"},
 	{ReasonThrottled, ClassRetrying, "Cognito is throttling requests, or the user is temporarily locked out after failed sign-ins; backing off"},
 	{ReasonForbidden, ClassRetrying, "a web ACL refused the request; retrying"},
-	{ReasonVerificationFailed, ClassRetrying, "Cognito rejected the generated code (is the manager's clock right?); retrying"},
+	{ReasonVerificationFailed, ClassRetrying, "Cognito rejected the generated code (computed on Cognito's clock, learnt from its answers); retrying"},
 	{ReasonSessionExpired, ClassRetrying, "the MFA setup session expired; signing in again"},
 	{ReasonInvalidState, ClassRetrying, "the operator met a state its transitions table calls impossible (a bug: please report it); nothing is done, retrying with backoff"},
 	{ReasonDisableUnconfirmed, ClassRetrying, "deletionPolicy Disable, and the sign-in did not prove the recorded user has no MFA (another app client or user): the seed is kept; after --deletion-timeout it is retained"},
@@ -152,6 +153,7 @@ var reasonRegistry = []reasonEntry{
 	{ReasonAlreadyEnrolled, ClassTerminal, "the user has a software token that no stored seed proves; the operator will not replace it"},
 	{ReasonIdentityChanged, ClassTerminal, "the enrollment now names another user or pool than the one its Secret holds a seed for; the stored seed is kept"},
 	{ReasonDuplicateEnrollment, ClassTerminal, "another enrollment already enrolls this user; only one may"},
+	{ReasonClockSkew, ClassTerminal, "Cognito's answers carry no Date header, so its clock, on which TOTP codes are checked, cannot be learnt; no code is sent and nothing is associated"},
 	{ReasonLambdaRejected, ClassTerminal, "a Lambda trigger of the user pool refused the sign-in (UserLambdaValidationException); fix it in Cognito"},
 	{ReasonLambdaMisconfigured, ClassTerminal, "a Lambda trigger of the user pool failed or answered what Cognito cannot read (InvalidLambdaResponseException, UnexpectedLambdaException); fix the trigger"},
 	{ReasonSignInRefused, ClassTerminal, "Cognito refused the sign-in for another reason than the password (threat protection blocking it, a disabled user); exempt the operator's sign-ins or fix the user in Cognito"},

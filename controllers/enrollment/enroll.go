@@ -91,6 +91,9 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 	if err := x.preflightSecret(ctx); err != nil {
 		return err
 	}
+	if err := x.knowCognitosClock(); err != nil {
+		return err
+	}
 	cred := x.credential()
 	x.associated = true
 	res, err := x.api.AssociateSoftwareToken(ctx, cred)
@@ -116,7 +119,7 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 		return err
 	}
 	if !ok {
-		return retry(v1alpha1.ReasonVerificationFailed, "Cognito rejected the codes generated from the new secret (is the manager's clock right?); retrying")
+		return retry(v1alpha1.ReasonVerificationFailed, "Cognito rejected the codes generated from the new secret on its own clock; retrying")
 	}
 	x.verified = true
 	if x.session != "" {

@@ -62,6 +62,12 @@ func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnr
 	if err != nil {
 		return nil, err
 	}
+	o.StepNow = o.Now
+	if o.In.Region != "" {
+		if t, known, _ := r.Cognito.ForRegion(o.In.Region).Now(); known {
+			o.StepNow = t
+		}
+	}
 	if o.creds.accessToken != "" {
 		if c, err := cognito.TokenClaims(o.creds.accessToken); err == nil {
 			o.TokenSub = c.Sub

@@ -1,6 +1,7 @@
 package enrollment_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -84,4 +85,61 @@ func TestAdoptionLateInStepNeverSpendsConsumersCode(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 2 consumers refused", failures)
+}
+
+// A consumer signed in with the previous step's code (its clock a little
+// behind, or a sign-in made just before the step turned): the operator's
+// next proof of the seed consumers hold (here a rotation's sign-in) finds
+// that code used, and waits for the next step rather than spend the current
+// code, the one the next consumer signs in with. Ready stays True.
+func TestRetryProofNeverSpendsTheConsumersCurrentCode(t *testing.T) {
+	fake.SetOneTimeCodes(true)
+	defer fake.SetOneTimeCodes(false)
+	w := newWorld(t, cognitofake.MFAOn)
+	w.credentials()
+	w.enrollment("busy")
+	w.waitReady("busy")
+	seed := string(w.getSecret("busy-totp").Data[v1alpha1.KeySecret])
+	ready := totp.StepOf(time.Now()) // the operator's proof used the code of a step before this one
+	for attempt := 0; ; attempt++ {
+		waitLateInStep(20*time.Second, 27*time.Second) // early in a step: room for both sign-ins
+		step := totp.StepOf(time.Now())
+		if step <= ready {
+			time.Sleep(time.Second)
+			continue
+		}
+		if err := w.signInWithMFA(seed, -totp.Period); err != nil {
+			t.Fatalf("the consumer's sign-in with the previous step's code: %v", err)
+		}
+		before := fake.CallCounts()
+		w.requestRotation("busy", fmt.Sprint("r", attempt))
+		w.eventually("the operator's sign-in to answer the challenge", func() bool {
+			return callsSince(before)["RespondToAuthChallenge"] > 0
+		})
+		time.Sleep(300 * time.Millisecond) // a fallback code would have gone out by now
+		if totp.StepOf(time.Now()) != step {
+			if attempt < 3 {
+				continue // the step turned meanwhile (a slow machine): again, in the next
+			}
+			t.Fatal("never managed both sign-ins within one TOTP step")
+		}
+		if err := w.signInWithMFA(seed, 0); err != nil {
+			t.Fatalf("the operator spent the current code, the one consumers sign in with: %v", err)
+		}
+		if !isReady(w.get("busy")) {
+			t.Fatal("Ready went False while the proof waited for the next step")
+		}
+		// The next step's proof finds the current code used too (by the
+		// consumer above); the one after goes through.
+		for deadline := time.Now().Add(3 * totp.Period); w.get("busy").Status.LastRotateRequest != fmt.Sprint("r", attempt); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the rotation did not go through within three TOTP steps: %+v", w.get("busy").Status.Conditions)
+			}
+		}
+		w.waitReady("busy")
+		if got := string(w.getSecret("busy-totp").Data[v1alpha1.KeySecret]); got == seed {
+			t.Fatal("the rotation kept the old seed")
+		}
+		return
+	}
 }

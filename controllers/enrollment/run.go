@@ -1,6 +1,8 @@
 package enrollment
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
@@ -116,28 +118,100 @@ func (x *run) secretValues() []string {
 }
 
 // tryCodes proves secret with the quietest codes, and remembers the step of
-// the code Cognito accepted.
+// the code Cognito accepted. For the seed consumers hold (the active one),
+// a code Cognito refuses as used (ExpiredCodeException: a consumer signed in
+// with it) ends the proof: it waits for the next step rather than fall back
+// to the next code, the one consumers sign in with now. (A refusal as wrong
+// still falls back: where VerifySoftwareToken answers a reused code that
+// way, the fake's ReusedCodeMismatch mode, it may mean used too, and only a
+// code Cognito accepts proves the seed.)
 func (x *run) tryCodes(secret string, send func(code string) error) (bool, error) {
-	ok, step, err := cognito.SendQuietCodes(secret, x.r.Now(), send)
-	if ok {
-		if x.usedStep == nil {
-			x.usedStep = map[string]int64{}
-		}
-		x.usedStep[secret] = max(x.usedStep[secret], step)
+	if err := x.knowCognitosClock(); err != nil {
+		return false, err
 	}
-	return ok, err
+	now := x.cognitoNow()
+	shown := secret != "" && secret == x.o.secret
+	var used *int64
+	ok, step, err := cognito.SendQuietCodes(secret, now, func(code string) error {
+		if used != nil {
+			return errStopCodes
+		}
+		err := send(code)
+		if shown && cognito.HasCode(err, "ExpiredCodeException") {
+			s := totp.StepOf(now)
+			used = &s
+		}
+		return err
+	})
+	switch {
+	case ok:
+		x.acceptedStep(secret, step)
+		return true, nil
+	case used != nil:
+		return false, waitFor(v1alpha1.ReasonProgressing,
+			"a consumer signed in with the code the operator proves the stored seed with; waiting for the next TOTP step rather than spend the code consumers sign in with now",
+			x.localTime(totp.StepEnd(*used).Add(codeStepMargin)).Sub(x.r.Now()))
+	}
+	return false, err
+}
+
+// errStopCodes ends SendQuietCodes' attempts once a code of the seed
+// consumers hold was refused as used.
+var errStopCodes = errors.New("no further code is sent")
+
+// acceptedStep remembers that Cognito accepted secret's code of step.
+func (x *run) acceptedStep(secret string, step int64) {
+	if x.usedStep == nil {
+		x.usedStep = map[string]int64{}
+	}
+	x.usedStep[secret] = max(x.usedStep[secret], step)
 }
 
 // codeStepMargin covers clocks a few seconds apart: a consumer's clock
-// behind the operator's may still be in the step the operator used.
+// behind Cognito's may still be in the step the operator used.
 const codeStepMargin = 3 * time.Second
 
-// shownAfter is when a seed whose codes the operator used may be handed to
-// consumers.
+// shownAfter is when, on the manager's clock, a seed whose codes the
+// operator used may be handed to consumers: once Cognito's clock has left
+// the step of the last code it accepted.
 func (x *run) shownAfter(secret string) time.Time {
 	step, ok := x.usedStep[secret]
 	if !ok {
 		return time.Time{}
 	}
-	return totp.StepEnd(step).Add(codeStepMargin)
+	return x.localTime(totp.StepEnd(step).Add(codeStepMargin))
+}
+
+// localTime is t, a time on Cognito's clock, on the manager's.
+func (x *run) localTime(t time.Time) time.Time {
+	return t.Add(x.r.Now().Sub(x.cognitoNow()))
+}
+
+// cognitoNow is Cognito's time, on which codes are computed: Cognito checks
+// a code against its own clock, and a manager minutes off would otherwise
+// send codes it refuses (and read the refusal as a seed that is not the
+// user's). It is learnt from the Date of Cognito's answers; until one has
+// carried a Date, the manager's clock (knowCognitosClock keeps codes from
+// going out before then).
+func (x *run) cognitoNow() time.Time {
+	if x.api != nil {
+		if t, known, _ := x.api.Now(); known {
+			return t
+		}
+	}
+	return x.r.Now()
+}
+
+// knowCognitosClock stalls, before an association or a code, when answers
+// of Cognito's came back and none carried a Date: nothing then says which
+// TOTP step Cognito is in, and a refused code must never be what the
+// operator acts on. Before any answer (an access-token association can be
+// a fresh manager's first call) it lets the call go: its answer tells.
+func (x *run) knowCognitosClock() error {
+	if _, known, heard := x.api.Now(); heard && !known {
+		return stall(v1alpha1.ReasonClockSkew, fmt.Sprintf(
+			"Cognito's answers in %s carry no Date header, so its clock, on which TOTP codes are checked, cannot be learnt; nothing is associated and no code is sent",
+			x.o.In.Region))
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/clusteruserpool"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/enrollment"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/controllers/seedstore"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/clock"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognito"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/kube"
@@ -47,7 +48,7 @@ var (
 	// of what a wrong clock does; the API server's stays right.
 	managerSkew atomic.Int64
 	managerNow  = func() time.Time { return time.Now().Add(time.Duration(managerSkew.Load())) }
-	serverClock = &kube.ServerClock{Local: managerNow}
+	serverClock = &kube.ServerClock{Estimate: clock.Estimate{Local: managerNow}}
 	k8s         client.Client
 	cfg         *rest.Config
 	fake        *cognitofake.Server
@@ -111,7 +112,7 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	provider, err := cognito.NewProvider(ctx, cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1,
-		QPS: 100, Burst: 100})
+		QPS: 100, Burst: 100, Now: managerNow})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

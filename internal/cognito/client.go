@@ -3,7 +3,10 @@
 // errors are classified and scrubbed of secret material.
 package cognito
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Challenge names the controller acts on.
 const (
@@ -30,6 +33,10 @@ type Client interface {
 	SetSoftwareTokenPreference(ctx context.Context, accessToken string, pref Preference) error
 	// GetUser reads back the user an access token belongs to and its MFA settings.
 	GetUser(ctx context.Context, accessToken string) (*UserInfo, error)
+	// Now is Cognito's time, learnt from the Date of its answers: whether
+	// any answer has told it yet (until then, the local clock), and whether
+	// any answer came back at all.
+	Now() (now time.Time, known, heard bool)
 }
 
 // AppClient is the app client a sign-in goes through.

@@ -16,6 +16,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/time/rate"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/clock"
 )
 
 // Options configure the SDK-backed clients.
@@ -40,6 +42,8 @@ type Options struct {
 	QPS float64
 	// Burst is each bucket's burst.
 	Burst int
+	// Now is the local clock Cognito's is estimated against; nil means time.Now.
+	Now func() time.Time
 }
 
 // Provider hands out one Client per region, built once from the SDK's
@@ -51,6 +55,7 @@ type Provider struct {
 	qps      float64
 	rates    map[string]float64
 	burst    int
+	now      func() time.Time
 
 	mu      sync.Mutex
 	clients map[string]Client
@@ -94,7 +99,7 @@ func NewProvider(ctx context.Context, o Options) (*Provider, error) {
 		return nil, fmt.Errorf("loading AWS SDK configuration: %w", err)
 	}
 	return &Provider{cfg: cfg, endpoint: o.Endpoint, qps: o.QPS, rates: o.CategoryRates, burst: max(o.Burst, 1),
-		clients: map[string]Client{}}, nil
+		now: o.Now, clients: map[string]Client{}}, nil
 }
 
 // DefaultRegion is the region used when a pool id names none.
@@ -108,7 +113,8 @@ func (p *Provider) ForRegion(region string) Client {
 		return c
 	}
 	limiters := p.limiters()
-	c := &sdkClient{api: cip.NewFromConfig(p.cfg, func(o *cip.Options) {
+	est := &clock.Estimate{Local: p.now}
+	c := &sdkClient{clock: est, api: cip.NewFromConfig(p.cfg, func(o *cip.Options) {
 		o.Region = region
 		if p.endpoint != "" {
 			o.BaseEndpoint = aws.String(p.endpoint)
@@ -117,7 +123,7 @@ func (p *Provider) ForRegion(region string) Client {
 			// Every attempt, SDK retries included, waits for its turn.
 			o.APIOptions = append(o.APIOptions, pace(limiters))
 		}
-		o.APIOptions = append(o.APIOptions, observe)
+		o.APIOptions = append(o.APIOptions, observe, learnClock(est))
 	})}
 	p.clients[region] = c
 	return c
@@ -145,7 +151,13 @@ func (p *Provider) limiters() map[string]*rate.Limiter {
 }
 
 type sdkClient struct {
-	api *cip.Client
+	api   *cip.Client
+	clock *clock.Estimate
+}
+
+func (c *sdkClient) Now() (time.Time, bool, bool) {
+	_, known := c.clock.Offset()
+	return c.clock.Now(), known, c.clock.Heard()
 }
 
 func (c *sdkClient) InitiateAuth(ctx context.Context, in SignIn) (*AuthResult, error) {

@@ -25,6 +25,7 @@ const targetPrefix = "AWSCognitoIdentityProviderService."
 type Server struct {
 	mu       sync.Mutex
 	now      func() time.Time
+	noDate   bool
 	pools    map[string]*Pool
 	clients  map[string]*AppClient
 	sessions map[string]*session
@@ -77,6 +78,14 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
+}
+
+// SetDateHeader turns the Date header of the fake's answers on (the
+// default, as AWS sends it) or off (an endpoint, a proxy, that drops it).
+func (s *Server) SetDateHeader(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noDate = !on
 }
 
 // Start serves the fake on a free loopback port.
@@ -271,6 +280,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(latency) // outside the lock: concurrent requests overlap as they would remotely
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Every answer, errors included, carries the fake's own time, as AWS's
+	// do: the clock TOTP codes and token expiry are checked against.
+	if s.noDate {
+		w.Header()["Date"] = nil // net/http adds one otherwise
+	} else {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	}
 	s.calls[op]++
 	signed := r.Header.Get("Authorization") != ""
 	reqID := s.requestIDLocked()

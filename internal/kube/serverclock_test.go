@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/clock"
 )
 
 // The API server's clock is learnt from its Date headers, whatever the
@@ -16,7 +18,7 @@ func TestServerClockFollowsTheServersDate(t *testing.T) {
 	}))
 	defer srv.Close()
 	managerSkew := 10 * time.Minute // the manager's clock is wrong the other way
-	c := &ServerClock{Local: func() time.Time { return time.Now().Add(managerSkew) }}
+	c := &ServerClock{Estimate: clock.Estimate{Local: func() time.Time { return time.Now().Add(managerSkew) }}}
 	if d := c.Now().Sub(time.Now().Add(managerSkew)); d > time.Second || d < -time.Second {
 		t.Fatalf("before any answer, Now is the manager's clock (off by %v)", d)
 	}

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
@@ -34,7 +35,7 @@ func gateOf(o *Observation) Event {
 		return InputsMissing
 	case o.In.Err != nil:
 		return InputsInvalid
-	case o.HasSeed() && totp.Remaining(o.Now) < totp.CodeMargin:
+	case o.HasSeed() && totp.Remaining(o.stepNow()) < totp.CodeMargin:
 		// The previous step's code goes stale at the step's end, and the
 		// current one is the code a consumer signs in with.
 		return StepEndingSoon
@@ -145,4 +146,12 @@ func Lookup(phase Phase, ev Event) (plan Plan, step Step, impossible string, ok 
 		return "", "", e.impossible, true
 	}
 	return e.do.plan, e.do.step, "", true
+}
+
+// stepNow is the time TOTP steps are counted on: Cognito's when known.
+func (o *Observation) stepNow() time.Time {
+	if o.StepNow.IsZero() {
+		return o.Now
+	}
+	return o.StepNow
 }

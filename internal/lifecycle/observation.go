@@ -67,6 +67,10 @@ type Inputs struct {
 type Observation struct {
 	Enrollment *v1alpha1.SoftwareTokenEnrollment
 	Now        time.Time
+	// StepNow is Cognito's time, which decides the TOTP step its codes
+	// are checked in (learnt from the Date of its answers; Now until one
+	// has told it).
+	StepNow time.Time
 	// SecretName is the Secret the spec names.
 	SecretName string
 	Ownership  Ownership

@@ -95,7 +95,7 @@ func QuietCodes(secret string, t time.Time, margin time.Duration) ([]StepCode, e
 	}
 	out := make([]StepCode, 0, len(steps))
 	for _, st := range steps {
-		code, err := Code(secret, time.Unix(st*int64(Period/time.Second), 0))
+		code, err := CodeOfStep(secret, st)
 		if err != nil {
 			return nil, err
 		}
@@ -135,4 +135,9 @@ func Fingerprint(secret string) string {
 
 func normalize(secret string) string {
 	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(secret), " ", ""))
+}
+
+// CodeOfStep is secret's code for TOTP step step.
+func CodeOfStep(secret string, step int64) (string, error) {
+	return Code(secret, time.Unix(step*int64(Period/time.Second), 0))
 }

@@ -133,7 +133,8 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	provider, err := cognito.NewProvider(ctx, cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1})
+	provider, err := cognito.NewProvider(ctx, cognito.Options{Endpoint: fake.URL(), DefaultRegion: "us-east-1", MaxAttempts: 1,
+		Now: clock.Now})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
