@@ -16,7 +16,7 @@ import (
 // server ever disagreed.
 func (x *run) dueAfter() time.Duration {
 	o := *x.o
-	o.Now = x.r.Now()
+	o.Now, o.StepNow = x.r.Now(), x.cognitoNow()
 	if s := o.target; s != nil { // writeSecret keeps target current
 		o.setTarget(s)
 	}

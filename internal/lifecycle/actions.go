@@ -92,8 +92,10 @@ var (
 	gateWait  = &action{plan: PlanWait, why: "a referenced object is missing", out: func(o *Observation, _ *View) error { return o.In.Err }}
 	gateStall = &action{plan: PlanStall, why: "a referenced Secret is invalid", out: func(o *Observation, _ *View) error { return o.In.Err }}
 	// A pause of a few seconds, like a backoff: no status change, no Event.
+	// Until Cognito's step ends: the gate reads that clock too, or a skewed
+	// manager would wake in the same window again and again.
 	pause = &action{plan: PlanBackoff, why: "the TOTP step ends too soon to prove a stored seed quietly",
-		retryIn: func(o *Observation) time.Duration { return totp.Remaining(o.Now) + 50*time.Millisecond }}
+		retryIn: func(o *Observation) time.Duration { return totp.Remaining(o.stepNow()) + 50*time.Millisecond }}
 
 	associate = &action{step: StepAssociate, why: "associate a new token"}
 	promote   = &action{step: StepPromote, why: "the staged seed is the user's token"}

@@ -355,3 +355,24 @@ func TestDuplicateMessageNamesOnlySameNamespace(t *testing.T) {
 		t.Fatalf("message leaks another tenant's enrollment: %s", msg)
 	}
 }
+
+// The step-end gate and its pause both read Cognito's clock: a manager
+// whose clock is off by any amount wakes after Cognito's step has turned,
+// never in the same last seconds again (a pause on the manager's clock
+// would land there step after step).
+func TestStepEndPauseFollowsCognitosClock(t *testing.T) {
+	for _, offset := range []time.Duration{-2900 * time.Millisecond, -100 * time.Millisecond, 27 * time.Second, 61 * time.Second, -5 * time.Minute} {
+		o := enrolled()
+		o.Enrollment.Annotations = map[string]string{v1alpha1.AnnotationRotate: "r1"}
+		o.StepNow = t0.Add(28 * time.Second) // Cognito: 2 s left in its step
+		o.Now = o.StepNow.Add(-offset)
+		tr := Decide(o)
+		if tr.Event != StepEndingSoon || tr.Plan != PlanBackoff {
+			t.Fatalf("offset %v: %s / %s, want the step-end pause", offset, tr.Event, tr.Plan)
+		}
+		o.Now, o.StepNow = o.Now.Add(tr.RetryIn), o.StepNow.Add(tr.RetryIn)
+		if again := Decide(o); again.Event == StepEndingSoon {
+			t.Fatalf("offset %v: the pause of %v woke in Cognito's last seconds again", offset, tr.RetryIn)
+		}
+	}
+}
