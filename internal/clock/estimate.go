@@ -12,7 +12,9 @@ import (
 )
 
 // jump is how far one answer may disagree with the estimate before it is
-// taken as a clock that jumped rather than a second's rounding.
+// taken as a clock that jumped rather than a second's rounding; it also
+// bounds the round trip of an answer that may move the estimate, since an
+// answer's Date is the remote clock read anywhere within its round trip.
 const jump = 2 * time.Second
 
 // Estimate is a remote clock, against Local (this process's clock). Dates
@@ -25,6 +27,9 @@ type Estimate struct {
 	offset time.Duration
 	known  bool
 	heard  bool
+	// jumped is the offset of the last answer that disagreed, waiting for
+	// a second one to confirm it.
+	jumped *time.Duration
 }
 
 // Now is the remote time, as far as its answers tell; the local clock
@@ -59,22 +64,34 @@ func (e *Estimate) LocalNow() time.Time {
 
 // Observe takes one answer's Date: the remote clock read somewhere between
 // sent and received, truncated to the second. An answer without a Date
-// (or with one that does not parse) tells nothing.
+// (or with one that does not parse) tells nothing. The first answer sets
+// the estimate; later ones within a jump of it smooth it; one further off
+// moves it only once a second answer agrees with it, and neither took
+// longer than a jump (a slow answer, or one stray Date from a proxy's
+// error page, must not move the clock every enrollment of the region
+// computes codes on).
 func (e *Estimate) Observe(date string, sent, received time.Time) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.heard = true
-	e.mu.Unlock()
 	remote, err := http.ParseTime(date)
 	if err != nil {
 		return
 	}
-	mid := sent.Add(received.Sub(sent) / 2)
-	offset := remote.Add(500 * time.Millisecond).Sub(mid)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if d := offset - e.offset; !e.known || d > jump || d < -jump {
-		e.offset, e.known = offset, true // the first answer, or a clock that jumped
-		return
+	rtt := received.Sub(sent)
+	offset := remote.Add(500 * time.Millisecond).Sub(sent.Add(rtt / 2))
+	near := func(a, b time.Duration) bool { return a-b <= jump && b-a <= jump }
+	switch {
+	case !e.known:
+		e.offset, e.known = offset, true
+	case rtt > jump:
+		// Too coarse to move the estimate.
+	case near(offset, e.offset):
+		e.jumped = nil
+		e.offset += (offset - e.offset) / 8 // smooth the second's rounding
+	case e.jumped != nil && near(offset, *e.jumped):
+		e.offset, e.jumped = offset, nil // a clock that jumped, seen twice
+	default:
+		e.jumped = &offset
 	}
-	e.offset += (offset - e.offset) / 8 // smooth the second's rounding
 }

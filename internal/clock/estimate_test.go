@@ -25,7 +25,10 @@ func TestEstimate(t *testing.T) {
 		{"an answer without a Date tells nothing", []answer{{noDate: true}}, 0, false},
 		{"two minutes ahead", []answer{{remote: 2 * time.Minute, rtt: 80 * time.Millisecond}}, 2 * time.Minute, true},
 		{"two minutes behind", []answer{{remote: -2 * time.Minute, rtt: 300 * time.Millisecond}}, -2 * time.Minute, true},
-		{"a clock that jumps is followed at once", []answer{{remote: time.Minute}, {remote: -time.Hour}}, -time.Hour, true},
+		{"a clock that jumps is followed once two answers agree", []answer{{remote: time.Minute}, {remote: -time.Hour}, {remote: -time.Hour}}, -time.Hour, true},
+		{"one stray Date does not move it", []answer{{remote: time.Minute}, {remote: -time.Hour}}, time.Minute, true},
+		{"two strays that disagree do not move it", []answer{{remote: 0}, {remote: time.Hour}, {remote: -time.Hour}}, 0, true},
+		{"a slow answer does not move it", []answer{{remote: 0}, {remote: 5 * time.Second, rtt: 10 * time.Second}, {remote: 5 * time.Second, rtt: 10 * time.Second}}, 0, true},
 		{"rounding is smoothed, not followed", []answer{{remote: 0}, {remote: 900 * time.Millisecond}, {remote: 0}}, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

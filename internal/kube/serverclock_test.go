@@ -33,13 +33,16 @@ func TestServerClockFollowsTheServersDate(t *testing.T) {
 	if d := c.Now().Sub(time.Now().Add(serverSkew)); d > 1500*time.Millisecond || d < -1500*time.Millisecond {
 		t.Fatalf("ServerClock is %v off the server's clock", d)
 	}
-	// The manager's clock jumps: the next answer corrects the estimate.
+	// The manager's clock jumps: the next two answers, which agree, correct
+	// the estimate.
 	managerSkew = time.Hour
-	resp, err := client.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
+	for range 2 {
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
 	if d := c.Now().Sub(time.Now().Add(serverSkew)); d > 1500*time.Millisecond || d < -1500*time.Millisecond {
 		t.Fatalf("after the manager's clock jumped, ServerClock is %v off the server's clock", d)
 	}
