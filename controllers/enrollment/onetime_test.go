@@ -126,8 +126,12 @@ func TestRetryProofNeverSpendsTheConsumersCurrentCode(t *testing.T) {
 		if err := w.signInWithMFA(seed, 0); err != nil {
 			t.Fatalf("the operator spent the current code, the one consumers sign in with: %v", err)
 		}
-		if !isReady(w.get("busy")) {
+		ste := w.get("busy")
+		if !isReady(ste) {
 			t.Fatal("Ready went False while the proof waited for the next step")
+		}
+		if c := findCond(ste, v1alpha1.ConditionRotationFailed); c != nil && c.Status == metav1.ConditionTrue {
+			t.Fatalf("a wait for the next step reported as a failed rotation: %+v", c)
 		}
 		// The next step's proof finds the current code used too (by the
 		// consumer above); the one after goes through.

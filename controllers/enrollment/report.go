@@ -239,6 +239,10 @@ func (x *run) markFailed(o *lifecycle.Outcome) time.Duration {
 		return x.markRotationUnresolved(o)
 	}
 	switch {
+	case trusted && o.Waiting:
+		// A wait (for the next TOTP step, say) is no failure, in a rotation
+		// or not: the stored secret works, and Reconciling says why.
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled, readyMessage(st.SecretName))
 	case trusted && x.rotation:
 		msg = "rotation failed, the previous secret stays in place: " + msg
 		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionRotationFailed, metav1.ConditionTrue, o.Reason, msg)

@@ -124,13 +124,16 @@ func (x *run) secretValues() []string {
 // to the next code, the one consumers sign in with now. (A refusal as wrong
 // still falls back: where VerifySoftwareToken answers a reused code that
 // way, the fake's ReusedCodeMismatch mode, it may mean used too, and only a
-// code Cognito accepts proves the seed.)
+// code Cognito accepts proves the seed.) Consumers that sign in in every
+// step hold such a proof back for as long as they do.
 func (x *run) tryCodes(secret string, send func(code string) error) (bool, error) {
 	if err := x.knowCognitosClock(); err != nil {
 		return false, err
 	}
 	now := x.cognitoNow()
-	shown := secret != "" && secret == x.o.secret
+	// During a deletion nothing is spared by waiting: Disable's sign-in
+	// turns MFA off, and it must not starve behind busy consumers.
+	shown := secret != "" && secret == x.o.secret && x.o.Enrollment.DeletionTimestamp.IsZero()
 	var used *int64
 	ok, step, err := cognito.SendQuietCodes(secret, now, func(code string) error {
 		if used != nil {
