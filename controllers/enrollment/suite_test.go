@@ -39,8 +39,8 @@ import (
 // claimNamespace stands for the operator's own namespace.
 const claimNamespace = "cognito-mfa-system"
 
-// rightsName is the Role and RoleBinding the suite's rights keeper guards
-// (the chart's <release>-manager in namespace mode).
+// rightsName is the RoleBinding the suite's rights keeper guards (the
+// chart's <release>-watched in namespace mode).
 const rightsName = "manager-rights"
 
 var (

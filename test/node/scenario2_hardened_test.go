@@ -95,9 +95,9 @@ spec: {userPoolID: %s, region: us-east-1, clientID: %s}
 		t.Error("a user of an ignored or stalled enrollment was enrolled")
 	}
 
-	// A watched namespace deleted: the namespace controller deletes the Role
-	// and RoleBinding that give the manager its rights there with the rest;
-	// their finalizer keeps them until the seed is in the store.
+	// A watched namespace deleted: the namespace controller deletes the
+	// RoleBinding that gives the manager its rights there with the rest; its
+	// finalizer keeps it until the seed is in the store.
 	seed := watched[0].seed(t)
 	took, err := deleteNamespaces(2*time.Minute, "team-a")
 	if err != nil {
