@@ -10,12 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -146,20 +142,10 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	restCfg := ctrl.GetConfigOrDie()
-	if len(namespaces) > 0 {
-		var err error
-		if namespaces, err = existingNamespaces(ctx, restCfg, scheme, namespaces); err != nil {
-			return err
-		}
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range namespaces {
-			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
 	if o.namespaceRights != "" && len(namespaces) > 0 {
 		seedstore.RightsCache(&cacheOpts, o.namespaceRights)
 	}
+	restCfg := ctrl.GetConfigOrDie()
 	restCfg.QPS, restCfg.Burst = float32(o.kubeQPS), o.kubeBurst
 	// The deletion timeout runs on the API server's clock, learnt from its answers.
 	serverClock := &kube.ServerClock{}
@@ -260,34 +246,6 @@ func run(ctx context.Context, o options) error {
 		"cognitoPacing", o.cognito.CategoryRates, "cognitoQPSCap", o.cognito.QPS,
 		"namespaces", o.namespaces, "requireUserPoolRef", o.requireUserPoolRef)
 	return mgr.Start(ctx)
-}
-
-// existingNamespaces are the watched namespaces that exist. A watched
-// namespace that was deleted took the manager's RoleBinding there with it:
-// watching it would be refused, and the caches would never sync. It is
-// left out, with a log line, until the manager restarts after it is back
-// (and helm upgrade has made its RoleBinding again).
-func existingNamespaces(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, watched []string) ([]string, error) {
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, ns := range watched {
-		err := c.Get(ctx, types.NamespacedName{Name: ns}, &corev1.Namespace{})
-		switch {
-		case err == nil:
-			out = append(out, ns)
-		case apierrors.IsNotFound(err):
-			ctrl.Log.WithName("setup").Info("not watching a namespace that does not exist", "namespace", ns)
-		default:
-			return nil, fmt.Errorf("reading the watched namespace %s: %w", ns, err)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("none of the watched namespaces %v exists", watched)
-	}
-	return out, nil
 }
 
 // metricsOptions serves metrics in the clear, or, with --metrics-secure,
