@@ -65,7 +65,7 @@ func (r *Reconciler) observe(ctx context.Context, ste *v1alpha1.SoftwareTokenEnr
 	o.StepNow = o.Now
 	if o.In.Region != "" {
 		if t, known, _ := r.Cognito.ForRegion(o.In.Region).Now(); known {
-			o.StepNow = t
+			o.StepNow = onCognitosClock(o.Now, t)
 		}
 	}
 	if o.creds.accessToken != "" {

@@ -199,10 +199,26 @@ func (x *run) localTime(t time.Time) time.Time {
 func (x *run) cognitoNow() time.Time {
 	if x.api != nil {
 		if t, known, _ := x.api.Now(); known {
-			return t
+			return onCognitosClock(x.r.Now(), t)
 		}
 	}
 	return x.r.Now()
+}
+
+// resolution is what a Date header can tell: its clock in whole seconds,
+// read somewhere within a round trip. An offset smaller than that cannot be
+// told from the rounding, and a synchronised manager clock is then the more
+// precise one: the step margins are counted on it.
+const resolution = 1500 * time.Millisecond
+
+// onCognitosClock is Cognito's time given the manager's (local) and the
+// Date-header estimate: the estimate only when it is off by more than the
+// header can resolve.
+func onCognitosClock(local, estimate time.Time) time.Time {
+	if d := estimate.Sub(local); d < resolution && d > -resolution {
+		return local
+	}
+	return estimate
 }
 
 // knowCognitosClock stalls, before an association or a code, when answers
