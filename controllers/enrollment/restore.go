@@ -3,6 +3,7 @@ package enrollment
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,7 +29,11 @@ func (x *run) restore(ctx context.Context) error {
 	x.r.Recorder.Eventf(o.Enrollment, nil, corev1.EventTypeNormal, "SeedRestored", "Restore",
 		"Wrote the seed the seed store kept for this enrollment back into Secret %q; it is proven before it is used", s.Name)
 	o.setTarget(s)
-	return nil
+	// Not Ready on the word of the store: the next reconcile proves the
+	// seed with Cognito (a dormant one may no longer be asked for at all).
+	x.distrusted = true
+	return waitFor(v1alpha1.ReasonProgressing, fmt.Sprintf(
+		"wrote the seed the seed store kept back into Secret %q; proving it with Cognito before it is used", s.Name), time.Millisecond)
 }
 
 // finishRestore deletes the stored copy of a seed written back from the
