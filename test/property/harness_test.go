@@ -319,6 +319,12 @@ type enrollment struct {
 	touched bool
 	// badTemplate: its secretTemplate has a label value the API server refuses.
 	badTemplate bool
+	// uid is the enrollment's UID; gone: it was deleted and has gone.
+	uid  ktypes.UID
+	gone bool
+	// unseen: a Secret of its namespace was deleted, or let go, since its
+	// last reconcile; its status cannot know yet.
+	unseen bool
 }
 
 func (e *enrollment) String() string { return e.ns + "/" + e.name }
@@ -342,6 +348,13 @@ type world struct {
 	tokenFlow bool
 	replace   cognitofake.ReplaceMode
 	oneTime   bool
+	// disable is what the fake does when TOTP is turned off where MFA is
+	// required: the documents are silent, so each sequence draws one.
+	disable cognitofake.DisableMode
+	// lockout: the fake locks the user out after five failed passwords or
+	// codes; reused: what VerifySoftwareToken answers to a reused code.
+	lockout bool
+	reused  cognitofake.ReusedCodeMode
 
 	pool, clientID, user, password, token string
 
@@ -351,6 +364,10 @@ type world struct {
 	missing map[string]bool
 	// badSecret: the credentials Secrets hold a wrong password (or token).
 	badSecret bool
+	// nsUID are the namespaces' UIDs; nsDeleting the ones whose deletion
+	// began, nsGone the ones the namespace controller let go.
+	nsUID              map[string]ktypes.UID
+	nsDeleting, nsGone map[string]bool
 
 	steps []string
 	// violation is the first invariant broken, with the step that broke it.
@@ -368,6 +385,12 @@ func (w *world) credName() string {
 
 var worldCount int
 
+var reusedModes = map[cognitofake.ReusedCodeMode]string{cognitofake.ReusedCodeMismatch: "a mismatch",
+	cognitofake.ReusedCodeExpired: "expired"}
+
+var disableModes = map[cognitofake.DisableMode]string{cognitofake.DisableEmptiesList: "empties the list",
+	cognitofake.DisableRefused: "refused", cognitofake.DisableIgnored: "ignored"}
+
 // newWorld creates a sequence's namespace, pool, app client, user,
 // credentials and first enrollment.
 // The clock starts at start, plus a phase within the TOTP step drawn from
@@ -378,6 +401,7 @@ func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, 
 	n := worldCount
 	w := &world{t: t, rng: rand.New(rand.NewPCG(seed, uint64(idx))), seed: seed, idx: idx, start: start, test: test,
 		replace: replace, missing: map[string]bool{}, stats: st,
+		nsUID: map[string]ktypes.UID{}, nsDeleting: map[string]bool{}, nsGone: map[string]bool{},
 		pool: fmt.Sprintf("us-east-1_Prop%d", n), clientID: fmt.Sprintf("propclient%d", n),
 		user: fmt.Sprintf("prop-user-%d", n), password: fmt.Sprintf("Pw-%d-0-correct-horse", n)}
 	w.mfa = cognitofake.MFAOptional
@@ -386,14 +410,22 @@ func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, 
 	}
 	w.tokenFlow = w.rng.IntN(4) == 0
 	w.oneTime = w.rng.IntN(4) == 0
+	w.disable = cognitofake.DisableMode(w.rng.IntN(3))
+	w.lockout = w.rng.IntN(2) == 0
+	w.reused = cognitofake.ReusedCodeMode(w.rng.IntN(2))
 	if phase := time.Duration(w.rng.IntN(30)) * time.Second; !exact {
 		w.start = start.Add(phase)
 	}
 
 	clock.Set(w.start)
+	worldStart = w.start
 	crashy.disarm()
 	fake.SetReplaceMode(replace)
 	fake.SetOneTimeCodes(w.oneTime)
+	fake.SetDisableWhereRequired(w.disable)
+	fake.SetLockout(w.lockout)
+	fake.SetReusedVerifyCode(w.reused)
+	st.modes[fmt.Sprintf("%s/%s/lockout=%v/reused=%s/oneTime=%v", w.mfa, disableModes[w.disable], w.lockout, reusedModes[w.reused], w.oneTime)]++
 	fake.CreatePool(w.pool, w.mfa, true)
 	fake.CreateClient(cognitofake.AppClient{ID: w.clientID, PoolID: w.pool})
 	fake.CreateUser(w.pool, cognitofake.User{Username: w.user, Password: w.password})
@@ -407,8 +439,10 @@ func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, 
 }
 
 func (w *world) addNamespace(ns string) {
-	w.must(k8s.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+	w.must(k8s.Create(ctx(), n))
 	w.nss = append(w.nss, ns)
+	w.nsUID[ns] = n.UID
 	w.writeCredentials(ns)
 }
 
@@ -439,6 +473,10 @@ func (w *world) credentialData() map[string]string {
 
 // writeCredentials creates or updates the credentials Secret of ns.
 func (w *world) writeCredentials(ns string) {
+	if w.nsDeleting[ns] { // the API server refuses new objects there
+		w.missing[ns] = true
+		return
+	}
 	s := &corev1.Secret{}
 	err := k8s.Get(ctx(), ktypes.NamespacedName{Namespace: ns, Name: w.credName()}, s)
 	if apierrors.IsNotFound(err) {
@@ -450,6 +488,11 @@ func (w *world) writeCredentials(ns string) {
 		w.must(k8s.Update(ctx(), s))
 	}
 	delete(w.missing, ns)
+	if !s.DeletionTimestamp.IsZero() {
+		// Written, but going (a finalizer holds it): it must be created
+		// again once it has gone.
+		w.missing[ns] = true
+	}
 	w.touchNamespace(ns)
 }
 
@@ -490,19 +533,32 @@ func (w *world) createEnrollment(ns, name string) *enrollment {
 	if w.rng.IntN(3) == 0 {
 		spec.FriendlyDeviceName = "robot-1"
 	}
+	spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain
+	if w.rng.IntN(2) == 0 {
+		spec.DeletionPolicy = v1alpha1.DeletionPolicyDisable
+	}
 	ste := &v1alpha1.SoftwareTokenEnrollment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
 	w.must(k8s.Create(ctx(), ste))
-	e := &enrollment{ns: ns, name: name, touched: true}
+	e := &enrollment{ns: ns, name: name, touched: true, uid: ste.UID}
 	w.enrs = append(w.enrs, e)
 	return e
 }
 
 var rotationIntervals = []time.Duration{2 * time.Minute, 10 * time.Minute, 24 * time.Hour}
 
+// get reads an enrollment; nil once it has gone (deleted, its finalizers lifted).
 func (w *world) get(e *enrollment) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
+	if e.gone {
+		return nil
+	}
 	ste := &v1alpha1.SoftwareTokenEnrollment{}
-	w.must(k8s.Get(ctx(), e.key(), ste))
+	err := k8s.Get(ctx(), e.key(), ste)
+	if apierrors.IsNotFound(err) || (err == nil && ste.UID != e.uid) {
+		e.gone = true
+		return nil
+	}
+	w.must(err)
 	return ste
 }
 
@@ -511,6 +567,9 @@ func (w *world) edit(e *enrollment, change func(*v1alpha1.SoftwareTokenEnrollmen
 	w.t.Helper()
 	w.must(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		ste := w.get(e)
+		if ste == nil {
+			return nil
+		}
 		change(ste)
 		return k8s.Update(ctx(), ste)
 	}))
@@ -588,8 +647,12 @@ func formatCalls(calls map[string]int) string {
 func (w *world) reconcile(e *enrollment) reconciled {
 	w.t.Helper()
 	pre := w.get(e)
+	if pre == nil {
+		return reconciled{plan: "gone"}
+	}
 	now := clock.Now()
 	quiet := ""
+	deleting := !pre.DeletionTimestamp.IsZero()
 	if st := &pre.Status; !e.touched && st.ObservedGeneration == pre.Generation {
 		if st.FailedAttempts > 0 && st.NextAttemptTime != nil && now.Before(st.NextAttemptTime.Time) {
 			quiet = fmt.Sprintf("it is backing off until %s (now %s) and no input changed",
@@ -598,7 +661,9 @@ func (w *world) reconcile(e *enrollment) reconciled {
 		// A DuplicateEnrollment is looked at again (one sign-in) every
 		// RetryMax, since the enrollment holding the user may be gone.
 		recheck := st.LastFailureTime != nil && !now.Before(st.LastFailureTime.Add(r.RetryMax))
-		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue &&
+		// A deletion stalled by Cognito (DisableRejected) is tried again
+		// after its backoff until the deletion timeout.
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); !deleting && c != nil && c.Status == metav1.ConditionTrue &&
 			c.Reason != v1alpha1.ReasonSecretConflict && c.Reason != v1alpha1.ReasonInvalidSpec &&
 			(c.Reason != v1alpha1.ReasonDuplicateEnrollment || !recheck) {
 			quiet = fmt.Sprintf("it is Stalled (%s) and no input changed", c.Reason)
@@ -648,6 +713,9 @@ func (w *world) reconcile(e *enrollment) reconciled {
 	if !o.crashed && err == nil && !requeued(res) && o.plan != "BackingOff" {
 		e.touched = false
 	}
+	if !o.crashed {
+		e.unseen = false
+	}
 	return o
 }
 
@@ -664,6 +732,9 @@ func sumCalls(calls map[string]int) int {
 // the Secrets it names.
 func (w *world) snapshot(e *enrollment) string {
 	ste := w.get(e)
+	if ste == nil {
+		return "gone"
+	}
 	keys := make([]string, 0, len(ste.Annotations))
 	for k := range ste.Annotations {
 		keys = append(keys, k)
@@ -714,8 +785,8 @@ func (w *world) report() string {
 	if w.replace == cognitofake.ReplaceImmediately {
 		mode = "ReplaceImmediately"
 	}
-	fmt.Fprintf(&b, "world: pool %s MFA %s, %s flow, %s, one-time codes %v, user %s, namespaces %v\n",
-		w.pool, w.mfa, flow, mode, w.oneTime, w.user, w.nss)
+	fmt.Fprintf(&b, "world: pool %s MFA %s, %s flow, %s, one-time codes %v, turning TOTP off where required: %s, lockout %v, a reused code on VerifySoftwareToken: %s, user %s, namespaces %v\n",
+		w.pool, w.mfa, flow, mode, w.oneTime, disableModes[w.disable], w.lockout, reusedModes[w.reused], w.user, w.nss)
 	b.WriteString("steps:\n")
 	for i, s := range w.steps {
 		fmt.Fprintf(&b, "  %2d. %s\n", i+1, s)
@@ -782,6 +853,10 @@ func (w *world) cleanup() {
 	for _, ns := range w.nss {
 		_ = k8s.DeleteAllOf(ctx(), &corev1.Secret{}, client.InNamespace(ns))
 	}
+	for _, uid := range w.nsUID {
+		_ = k8s.DeleteAllOf(ctx(), &corev1.Secret{}, client.InNamespace(claimNamespace),
+			client.MatchingLabels{v1alpha1.LabelOriginNamespaceUID: string(uid)})
+	}
 	var leases coordinationv1.LeaseList
 	if k8s.List(ctx(), &leases, client.InNamespace(claimNamespace)) == nil {
 		for i := range leases.Items {
@@ -803,15 +878,17 @@ type stats struct {
 	// pairs counts the (phase, event) pairs of the transitions table met.
 	pairs map[string]int
 	final map[string]int
+	// modes counts the fake's mode combinations the sequences drew.
+	modes map[string]int
 }
 
 func newStats() *stats {
-	return &stats{steps: map[string]int{}, plans: map[string]int{}, pairs: map[string]int{}, final: map[string]int{}}
+	return &stats{steps: map[string]int{}, plans: map[string]int{}, pairs: map[string]int{}, final: map[string]int{}, modes: map[string]int{}}
 }
 
 func (s *stats) String() string {
-	return fmt.Sprintf("%d sequences, %d reconciles (%s in Reconcile, %d during a backoff or stall), %d associations; steps %v; plans %v; %d table pairs met; final conditions %v",
-		s.sequences, s.reconciles, s.inReconcile.Round(time.Millisecond), s.quietChecks, s.associations, s.steps, s.plans, len(s.pairs), s.final)
+	return fmt.Sprintf("%d sequences, %d reconciles (%s in Reconcile, %d during a backoff or stall), %d associations; steps %v; plans %v; %d table pairs met; final conditions %v; %d combinations of the fake's modes drawn",
+		s.sequences, s.reconciles, s.inReconcile.Round(time.Millisecond), s.quietChecks, s.associations, s.steps, s.plans, len(s.pairs), s.final, len(s.modes))
 }
 
 // fingerprint names a seed without showing it.

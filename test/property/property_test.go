@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
@@ -22,8 +24,15 @@ import (
 //     generation stores, under "secret", the seed Cognito holds as the
 //     user's verified token, and that token is asked for at sign-in (TOTP
 //     enabled, or the pool's MFA ON).
-//  2. No lost seed: a verified token of the user is stored, as "secret" or
-//     "pending-secret", in some Secret of the sequence.
+//  2. No lost seed: a verified token of the user (one Cognito holds, enabled
+//     or not: turning TOTP off keeps the registration) is stored, as
+//     "secret" or "pending-secret", in some Secret of the sequence's
+//     namespaces or in the seed store. The README's Deletion section names
+//     the only losses it allows (an administrator deleting a stored seed or
+//     the operator's namespace, a finalizer removed by hand, a dormant seed
+//     expired by --dormant-seed-retention, AdminDeleteSoftwareToken); the
+//     harness takes none of those actions, so it allows no loss at all,
+//     whatever it deletes and however (deletion_test.go).
 //  3. One token per user: at most one enrollment of a user is Ready.
 //  4. Backoff holds: one reconcile associates at most one token, and makes
 //     no Cognito call at all while the enrollment backs off or is stalled
@@ -138,6 +147,10 @@ func runSequence(t *testing.T, w *world) {
 	}
 	for _, e := range w.enrs {
 		ste := w.get(e)
+		if ste == nil {
+			w.stats.final[e.name+":gone"]++
+			continue
+		}
 		ready := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionReady)
 		final := "Ready=" + string(ready.Status) + "/" + ready.Reason
 		if c := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
@@ -166,6 +179,9 @@ var stepKinds = []stepKind{
 	{"rotate", 6, (*world).stepRotate},
 	{"second", 4, (*world).stepSecond},
 	{"clock", 10, (*world).stepClock},
+	{"delete", 5, (*world).stepDelete},
+	{"collect", 6, (*world).stepCollect},
+	{"guard", 5, (*world).stepGuard},
 }
 
 func (w *world) randomStep(i int) {
@@ -184,7 +200,20 @@ func (w *world) randomStep(i int) {
 	}
 }
 
-func (w *world) pick() *enrollment { return w.enrs[w.rng.IntN(len(w.enrs))] }
+// pick is one of the enrollments that have not gone; once all have, a
+// GitOps tool re-applies the first.
+func (w *world) pick() *enrollment {
+	var live []*enrollment
+	for _, e := range w.enrs {
+		if w.get(e) != nil {
+			live = append(live, e)
+		}
+	}
+	if len(live) == 0 {
+		return w.reapply()
+	}
+	return live[w.rng.IntN(len(live))]
+}
 
 func (w *world) stepReconcile(int) {
 	e := w.pick()
@@ -272,7 +301,7 @@ func (w *world) stepTerminal(int) {
 	default:
 		w.badSecret = true
 		for _, ns := range w.nss {
-			if !w.missing[ns] {
+			if w.credentialsHere(ns) {
 				w.writeCredentials(ns)
 			}
 		}
@@ -369,7 +398,7 @@ func (w *world) changeCredentials(i int) {
 		fake.UpdateUser(w.pool, w.user, func(u *cognitofake.User) { u.Password = w.password })
 	}
 	for _, ns := range w.nss {
-		if !w.missing[ns] {
+		if w.credentialsHere(ns) {
 			w.writeCredentials(ns)
 		}
 	}
@@ -395,7 +424,7 @@ func (w *world) stepSecond(i int) {
 		return
 	}
 	ns := w.nss[0]
-	if w.rng.IntN(2) == 0 {
+	if w.rng.IntN(2) == 0 || w.nsDeleting[ns] {
 		ns = w.nss[0] + "-b"
 		w.addNamespace(ns)
 	}
@@ -412,6 +441,9 @@ func (w *world) stepClock(int) {
 // brief is an enrollment's Ready and Stalled conditions, for the step log.
 func (w *world) brief(e *enrollment) string {
 	ste := w.get(e)
+	if ste == nil {
+		return " → gone"
+	}
 	s := ""
 	if c := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionReady); c != nil {
 		s = fmt.Sprintf(" → Ready=%s/%s", c.Status, c.Reason)
@@ -427,6 +459,9 @@ func (w *world) brief(e *enrollment) string {
 
 // readyNow says the enrollment is Ready=True for its current generation.
 func readyNow(ste *v1alpha1.SoftwareTokenEnrollment) bool {
+	if ste == nil {
+		return false
+	}
 	c := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionReady)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ste.Generation &&
 		ste.Status.ObservedGeneration == ste.Generation
@@ -438,28 +473,42 @@ func (w *world) check() {
 		return
 	}
 	u := fake.User(w.pool, w.user)
-	// The enrollments' Secrets are the only Secrets of a sequence that can
-	// hold a seed. (They are read one by one: a list is a consistent read
-	// that waits on the API server's watch cache.)
+	// Where a seed may be: any Secret of the sequence's namespaces (its
+	// enrollments', released ones, one being deleted), and the seed store.
 	stored := map[string]string{}
-	var ready []string
-	for _, e := range w.enrs {
-		ste := w.get(e)
-		s := w.secretOf(ste)
-		secret := ""
-		if s != nil {
-			secret = string(s.Data[v1alpha1.KeySecret])
+	for _, ns := range w.nss {
+		if w.nsGone[ns] {
+			continue
+		}
+		var list corev1.SecretList
+		w.must(k8s.List(ctx(), &list, client.InNamespace(ns)))
+		for _, s := range list.Items {
 			for _, k := range []string{v1alpha1.KeySecret, v1alpha1.KeyPendingSecret} {
 				if v := string(s.Data[k]); v != "" {
 					stored[v] = s.Namespace + "/" + s.Name + "[" + k + "]"
 				}
 			}
 		}
+	}
+	w.storedSeeds(stored)
+	var ready []string
+	for _, e := range w.enrs {
+		ste := w.get(e)
 		if !readyNow(ste) {
 			continue
 		}
+		secret := ""
+		if s := w.secretOf(ste); s != nil {
+			secret = string(s.Data[v1alpha1.KeySecret])
+		}
 		ready = append(ready, e.String())
 		if u.TOTPSecret == "" && ste.Spec.MFAPreference == v1alpha1.MFAPreferenceNone {
+			continue
+		}
+		if e.unseen {
+			// Its Secret was deleted since its last reconcile: a status
+			// tells what the controller last saw, and it has not seen this
+			// yet (its watch brings it back).
 			continue
 		}
 		switch {
@@ -477,7 +526,7 @@ func (w *world) check() {
 		return
 	}
 	if u.TOTPSecret != "" && stored[u.TOTPSecret] == "" {
-		w.violate(fmt.Sprintf("invariant 2 (no lost seed): the user's verified token %s is stored in no Secret of the sequence",
+		w.violate(fmt.Sprintf("invariant 2 (no lost seed): the user's verified token %s is stored in no Secret of the sequence's namespaces nor in the seed store",
 			fingerprint(u.TOTPSecret)))
 	}
 }
@@ -500,7 +549,11 @@ func (w *world) heal() {
 	}
 	stalled := false
 	for _, e := range w.enrs {
-		if c := meta.FindStatusCondition(w.get(e).Status.Conditions, v1alpha1.ConditionStalled); c != nil &&
+		ste := w.get(e)
+		if ste == nil {
+			continue
+		}
+		if c := meta.FindStatusCondition(ste.Status.Conditions, v1alpha1.ConditionStalled); c != nil &&
 			c.Status == metav1.ConditionTrue && c.Reason != v1alpha1.ReasonDuplicateEnrollment {
 			stalled = true
 		}
@@ -523,16 +576,21 @@ func (w *world) heal() {
 	// restart queues every enrollment.
 	due := map[*enrollment]time.Time{}
 	for _, e := range w.enrs {
-		due[e] = clock.Now()
+		if w.get(e) != nil {
+			due[e] = clock.Now()
+		}
 	}
-	const budget = 40
+	const budget = 60
 	for n := 0; w.violation == ""; n++ {
+		// The garbage collector, the namespace controller and the seed
+		// guardian run beside the enrollment controller.
+		w.runControllers(due)
 		next, at := w.nextDue(due)
 		if w.live() && (next == nil || at.After(clock.Now())) {
 			return
 		}
 		if next == nil {
-			w.violate("liveness: no enrollment of the user is Ready, and none will be reconciled again (no timer, no watch event)")
+			w.violate("liveness: no enrollment of the user is Ready (or one is still being deleted), and none will be reconciled again (no timer, no watch event)")
 			return
 		}
 		if n == budget {
@@ -563,6 +621,42 @@ func (w *world) heal() {
 	}
 }
 
+// runControllers runs the garbage collector, the namespace controller and
+// the seed guardian once, drops the enrollments that went from the queue,
+// and re-applies the first enrollment once all have gone (a GitOps tool).
+func (w *world) runControllers(due map[*enrollment]time.Time) {
+	if did := w.collect(); did != "nothing to do" {
+		w.step("heal: collect: %s", did)
+	}
+	if did := w.guardSeeds(); did != "no Secret being deleted holds a seed" {
+		w.step("heal: guard: %s", did)
+	}
+	// A GitOps tool creates the credentials again once a deleted Secret
+	// has gone.
+	for _, ns := range w.nss {
+		if w.missing[ns] && !w.nsDeleting[ns] && !w.credentialsPresent(ns) {
+			w.writeCredentials(ns)
+			w.step("heal: re-created %s/%s", ns, w.credName())
+		}
+	}
+	left, holder := false, false
+	where, _ := w.tokenAt()
+	for _, e := range w.enrs {
+		if w.get(e) == nil {
+			delete(due, e)
+			continue
+		}
+		left = true
+		holder = holder || (e.ns == where.Namespace && e.name == where.Enrollment)
+	}
+	// Once all have gone, or the one whose seed the user's token is has gone
+	// while that seed waits for it to come back (an enrollment of another
+	// name cannot adopt it: AlreadyEnrolled), it is applied again.
+	if !left || (where.Enrollment != "" && !holder) {
+		due[w.reapply()] = clock.Now()
+	}
+}
+
 func (w *world) nextDue(due map[*enrollment]time.Time) (*enrollment, time.Time) {
 	var next *enrollment
 	var at time.Time
@@ -574,8 +668,12 @@ func (w *world) nextDue(due map[*enrollment]time.Time) (*enrollment, time.Time) 
 	return next, at
 }
 
-// live says some enrollment of the user is Ready for its current generation.
+// live says some enrollment of the user is Ready for its current
+// generation, and no deletion is still under way.
 func (w *world) live() bool {
+	if w.deleting() {
+		return false
+	}
 	for _, e := range w.enrs {
 		if readyNow(w.get(e)) {
 			return true
