@@ -111,7 +111,7 @@ var (
 		})}
 	stallSetupOtherClient = &action{why: "MFA_SETUP through another client", reason: v1alpha1.ReasonIdentityChanged, out: stallWith(v1alpha1.ReasonIdentityChanged,
 		func(o *Observation, _ *View) string {
-			return fmt.Sprintf("signing in through app client %q shows a user with no MFA, while Secret %q holds a seed proven through another client: "+
+			return fmt.Sprintf("signing in through app client %q shows a user with no MFA, while Secret %q holds a seed made through another client: "+
 				"the operator cannot tell whether this is the same pool; go back to the previous client, or enroll the user with a new enrollment",
 				o.In.Pool.ClientID, o.SecretName)
 		})}

@@ -321,6 +321,12 @@ func TestDecideAfterSignIn(t *testing.T) {
 		{"another enrollment holds the claim", PlanEnroll, func(o *Observation) { o.Active, o.Record = "", Record{} },
 			View{ID: me, Setup: true, Claim: Claim{Kind: ClaimOther, Holder: Holder{Namespace: "ns", Name: "first"}}},
 			"", v1alpha1.ReasonDuplicateEnrollment},
+		{"MFA_SETUP through another client never overwrites a staged seed", PlanResumePending,
+			func(o *Observation) {
+				o.Active, o.Pending, o.Record.Pending = "", fp(seedB), Pending{Rotate: ""}
+				o.In.Pool.ClientID = "other-client"
+			},
+			View{ID: me, Setup: true}, "", v1alpha1.ReasonIdentityChanged},
 		{"a proven seed wins the claim", PlanRepair, nil,
 			View{ID: me, HasToken: true, Proven: v1alpha1.KeySecret, Claim: Claim{Kind: ClaimOther}}, StepKeep, ""},
 	}

@@ -34,10 +34,12 @@ func resultOf(o *Observation, plan Plan, v *View) Event {
 		return OtherUser
 	case o.HasSeed() && v.Proven == "" && !rec.HasIdentity():
 		return UnattributedSeedRefused
-	case v.Setup && o.Active != "" && rec.Identity.Client != o.In.Pool.ClientID:
-		// MFA_SETUP through another app client than the seed was proven
-		// through: no token shows which pool that client belongs to, so
-		// "no factor" may be another pool's user of the same name.
+	case v.Setup && o.HasSeed() && rec.Identity.Client != o.In.Pool.ClientID:
+		// MFA_SETUP through another app client than the seed was proven (or
+		// associated) through: no token shows which pool that client belongs
+		// to, so "no factor" may be another pool's user of the same name,
+		// and a new association would overwrite a staged seed that may be
+		// the first user's token (its MFA_SETUP answer lost).
 		return SetupViaOtherClient
 	case v.Claim.Kind == ClaimOther && v.Proven == "":
 		return ClaimedElsewhere
