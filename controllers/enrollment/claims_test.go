@@ -279,3 +279,79 @@ func TestForgedRecordNeverClaimsAnotherTenantsUser(t *testing.T) {
 		t.Errorf("a tenant with neither the user's password nor any Cognito call holds the claim on %s: the user's real enrollment is Stalled/DuplicateEnrollment", w.username)
 	}
 }
+
+// Two app clients of one pool that requires MFA, and one enrollment with a
+// mistyped pool id: an MFA_SETUP challenge names no pool, so their claims
+// (pool string + user, client + user) are disjoint. The setup lock, keyed
+// by region and username, lets only one of them associate.
+func TestTwoClientsAndAMistypedPoolNeverBothAssociate(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOn)
+	w.credentials()
+	w2 := w.neighbour("-b")
+	fake.CreateClient(cognitofake.AppClient{ID: w.clientID + "b", PoolID: w.poolID})
+	w2.clientID, w2.poolID = w.clientID+"b", w.poolID+"x"
+	w2.credentials()
+	before := fake.CallCounts()
+	w2.enrollment("two")
+	w.enrollment("one")
+	w.eventually("one of them to associate and the other to stop", func() bool {
+		one, two := &v1alpha1.SoftwareTokenEnrollment{}, &v1alpha1.SoftwareTokenEnrollment{}
+		if k8s.Get(ctx(), keyOf(w.ns, "one"), one) != nil || k8s.Get(ctx(), keyOf(w2.ns, "two"), two) != nil {
+			return false
+		}
+		return (isReady(one) || isStalled(one)) && isStalled(two) || (isReady(two) || isStalled(two)) && isStalled(one)
+	})
+	time.Sleep(2 * time.Second) // time for a second association, were one to come
+	if n := callsSince(before)["AssociateSoftwareToken"]; n != 1 {
+		t.Fatalf("%d associations for one user: the setup lock should let exactly one enrollment associate", n)
+	}
+	u := fake.User(w.poolID, w.username)
+	if isReady(w.get("one")) && string(w.getSecret("one-totp").Data[v1alpha1.KeySecret]) != u.TOTPSecret {
+		t.Fatal("the Ready enrollment's seed is not the user's token")
+	}
+	if n := w.setupLocks(); n != 0 {
+		t.Fatalf("%d setup locks left once MFA_SETUP was answered", n)
+	}
+}
+
+// A tenant that points an inline enrollment at another tenant's pool id,
+// through an app client of a pool it controls with a user of the same
+// name, holds nothing of the other tenant's once the tokens show the pool:
+// the other tenant's own enrollment of that name enrolls.
+func TestAnotherTenantsPoolIDHoldsNothingOfTheirs(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOn)
+	squatter := w.neighbour("-sq")
+	squatter.clientID, squatter.password = w.clientID+"sq", w.password+"-sq"
+	fake.CreatePool(w.poolID+"sq", cognitofake.MFAOn, true)
+	fake.CreateClient(cognitofake.AppClient{ID: squatter.clientID, PoolID: w.poolID + "sq"})
+	fake.CreateUser(w.poolID+"sq", cognitofake.User{Username: w.username, Password: squatter.password})
+	squatter.credentials()
+	squatter.enrollment("squat")
+	squatter.waitStalled("squat", v1alpha1.ReasonUserPoolMismatch)
+	if n := squatter.claimsHeldBy("squat"); n != 0 {
+		t.Fatalf("the enrollment whose tokens name another pool still holds %d claim Leases", n)
+	}
+	w.credentials()
+	w.enrollment("bot")
+	w.waitReady("bot")
+	must(t, w.signInWithMFA(string(w.getSecret("bot-totp").Data[v1alpha1.KeySecret]), 0))
+}
+
+// setupLocks counts the setup locks in the operator's namespace held for
+// this world's enrollments.
+func (w *world) setupLocks() int {
+	var leases coordinationv1.LeaseList
+	must(w.t, k8s.List(ctx(), &leases, client.InNamespace(claimNamespace)))
+	n := 0
+	for _, l := range leases.Items {
+		if strings.HasPrefix(l.Name, "ste-setup-") && l.Annotations[v1alpha1.OperatorPrefix+"user"] == w.username {
+			n++
+		}
+	}
+	return n
+}
+
+func isStalled(ste *v1alpha1.SoftwareTokenEnrollment) bool {
+	c := findCond(ste, v1alpha1.ConditionStalled)
+	return c != nil && c.Status == metav1.ConditionTrue
+}

@@ -35,16 +35,30 @@ func (x *run) actWithCognito(ctx context.Context) error {
 		return t.Err
 	}
 	x.step = t.Step
+	if x.view.Setup && t.Step == lifecycle.StepAssociate {
+		if err := x.takeSetupLock(ctx); err != nil {
+			x.releaseCreatedClaim(ctx)
+			return err
+		}
+	}
 	if err := x.r.takeClaim(ctx, x.view.ID, x.o.Enrollment, x.claim); err != nil {
+		x.releaseSetupLock(ctx)
 		return err
 	}
 	switch t.Step {
 	case lifecycle.StepPromote:
+		if err := x.r.releaseSetupLockOf(ctx, x.o.In.Region, x.view.ID, x.o.Enrollment); err != nil {
+			return err
+		}
 		return x.finish(ctx, x.o.pending)
 	case lifecycle.StepKeep:
 		return x.finish(ctx, x.o.secret)
 	}
-	return x.associateAndVerify(ctx)
+	err := x.associateAndVerify(ctx)
+	if err != nil && !x.associated {
+		x.releaseSetupLock(ctx) // nothing was associated under it
+	}
+	return err
 }
 
 // releaseCreatedClaim lets go of the claim parts this reconcile created
@@ -130,8 +144,9 @@ func (x *run) associateAndVerify(ctx context.Context) error {
 		x.session = ""
 		x.accessToken = res.AccessToken
 		if err := x.learnSub(ctx); err != nil {
-			return err
+			return x.setupShowedPool(ctx, err)
 		}
+		x.releaseSetupLock(ctx)
 	}
 	return x.finish(ctx, x.association)
 }

@@ -40,6 +40,9 @@ func (r *Reconciler) finalize(ctx, reportCtx context.Context, ste *v1alpha1.Soft
 	if err := r.releaseClaim(ctx, o.Record.Identity, ste); err != nil {
 		return r.reportDeletion(reportCtx, x, err)
 	}
+	if err := r.releaseSetupLockOf(ctx, o.In.Region, o.Record.Identity, ste); err != nil {
+		return r.reportDeletion(reportCtx, x, err)
+	}
 	if err := r.unprotectAll(ctx, o); err != nil {
 		return r.reportDeletion(reportCtx, x, err)
 	}

@@ -49,6 +49,8 @@ type run struct {
 	// claimRead is the claim on claimReadFor, read while GetUser ran.
 	claimRead    *claimState
 	claimReadFor lifecycle.Identity
+	// setupLock is the setup lock this reconcile holds (setuplock.go).
+	setupLock *claimPart
 }
 
 func (r *Reconciler) newRun(o *observation, t lifecycle.Transition) *run {
