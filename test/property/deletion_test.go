@@ -125,18 +125,11 @@ func (w *world) collect() string {
 // ownerReference (only blocking ones when blocking).
 func (w *world) dependentsOf(owner ktypes.UID, blocking bool) []corev1.Secret {
 	var out []corev1.Secret
-	for _, ns := range w.nss {
-		if w.nsGone[ns] {
-			continue
-		}
-		var list corev1.SecretList
-		w.must(k8s.List(ctx(), &list, client.InNamespace(ns)))
-		for _, s := range list.Items {
-			if slices.ContainsFunc(s.OwnerReferences, func(r metav1.OwnerReference) bool {
-				return r.UID == owner && (!blocking || (r.BlockOwnerDeletion != nil && *r.BlockOwnerDeletion))
-			}) {
-				out = append(out, s)
-			}
+	for _, s := range w.secrets() {
+		if slices.ContainsFunc(s.OwnerReferences, func(r metav1.OwnerReference) bool {
+			return r.UID == owner && (!blocking || (r.BlockOwnerDeletion != nil && *r.BlockOwnerDeletion))
+		}) {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -220,24 +213,17 @@ func (w *world) emptyNamespace(ns string) string {
 // whose deletion has begun and which still holds its seed finalizer.
 func (w *world) guardSeeds() string {
 	var did []string
-	for _, ns := range w.nss {
-		if w.nsGone[ns] {
+	for _, s := range w.secrets() {
+		if s.DeletionTimestamp.IsZero() || !controllerutil.ContainsFinalizer(&s, v1alpha1.FinalizerSeed) {
 			continue
 		}
-		var list corev1.SecretList
-		w.must(k8s.List(ctx(), &list, client.InNamespace(ns)))
-		for _, s := range list.Items {
-			if s.DeletionTimestamp.IsZero() || !controllerutil.ContainsFinalizer(&s, v1alpha1.FinalizerSeed) {
-				continue
-			}
-			_, err := guardian.Reconcile(ctx(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-			if err != nil {
-				did = append(did, fmt.Sprintf("%s/%s: %v", s.Namespace, s.Name, err))
-				continue
-			}
-			w.secretsChanged(s.Namespace)
-			did = append(did, "kept the seed of "+s.Namespace+"/"+s.Name)
+		_, err := guardian.Reconcile(ctx(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+		if err != nil {
+			did = append(did, fmt.Sprintf("%s/%s: %v", s.Namespace, s.Name, err))
+			continue
 		}
+		w.secretsChanged(s.Namespace)
+		did = append(did, "kept the seed of "+s.Namespace+"/"+s.Name)
 	}
 	if len(did) == 0 {
 		return "no Secret being deleted holds a seed"
@@ -306,20 +292,13 @@ func (w *world) tokenAt() (lifecycle.Origin, *corev1.Secret) {
 	if u.TOTPSecret == "" || (!u.TOTPEnabled && w.mfa != cognitofake.MFAOn) {
 		return lifecycle.Origin{}, nil
 	}
-	for _, ns := range w.nss {
-		if w.nsGone[ns] {
+	for _, s := range w.secrets() {
+		if !holds(&s, u.TOTPSecret) || !s.DeletionTimestamp.IsZero() {
 			continue
 		}
-		var list corev1.SecretList
-		w.must(k8s.List(ctx(), &list, client.InNamespace(ns)))
-		for _, s := range list.Items {
-			if !holds(&s, u.TOTPSecret) || !s.DeletionTimestamp.IsZero() {
-				continue
-			}
-			rec, _ := lifecycle.ReadRecord(s.Annotations)
-			if _, name, ok := strings.Cut(rec.RetainedFrom, "/"); ok {
-				return lifecycle.Origin{Namespace: ns, Enrollment: name}, nil
-			}
+		rec, _ := lifecycle.ReadRecord(s.Annotations)
+		if _, name, ok := strings.Cut(rec.RetainedFrom, "/"); ok {
+			return lifecycle.Origin{Namespace: s.Namespace, Enrollment: name}, nil
 		}
 	}
 	for ns, uid := range w.nsUID {
@@ -378,4 +357,40 @@ func (w *world) secretsChanged(ns string) {
 // or one whose deletion a finalizer holds (an edit still reaches it).
 func (w *world) credentialsHere(ns string) bool {
 	return !w.nsGone[ns] && (!w.missing[ns] || w.credentialsPresent(ns))
+}
+
+// secrets are the Secrets of the sequence's namespaces that still exist.
+func (w *world) secrets() []corev1.Secret {
+	var out []corev1.Secret
+	for _, ns := range w.nss {
+		if w.nsGone[ns] {
+			continue
+		}
+		var list corev1.SecretList
+		w.must(k8s.List(ctx(), &list, client.InNamespace(ns)))
+		out = append(out, list.Items...)
+	}
+	return out
+}
+
+// adoptInto is an administrator answering AlreadyEnrolled: the user's token
+// is kept only in the store, from a namespace that is gone, and an
+// enrollment of the user whose Secret does not exist adopts it (kubectl mfa
+// seeds adopt). Nil when there is nothing to adopt or no one to adopt it.
+func (w *world) adoptInto() *enrollment {
+	where, stored := w.tokenAt()
+	if where.Namespace != "" || stored == nil {
+		return nil
+	}
+	for _, e := range w.enrs {
+		ste := w.get(e)
+		if ste == nil || !ste.DeletionTimestamp.IsZero() || w.secretOf(ste) != nil || w.nsDeleting[e.ns] {
+			continue
+		}
+		w.must(client.IgnoreAlreadyExists(k8s.Create(ctx(), kube.RestoredSecret(stored, e.ns, v1alpha1.SecretNameOf(ste), e.name))))
+		e.touched = true
+		w.step("heal: an administrator adopts the seed stored as %s into %s", stored.Name, e)
+		return e
+	}
+	return nil
 }

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
@@ -476,17 +474,10 @@ func (w *world) check() {
 	// Where a seed may be: any Secret of the sequence's namespaces (its
 	// enrollments', released ones, one being deleted), and the seed store.
 	stored := map[string]string{}
-	for _, ns := range w.nss {
-		if w.nsGone[ns] {
-			continue
-		}
-		var list corev1.SecretList
-		w.must(k8s.List(ctx(), &list, client.InNamespace(ns)))
-		for _, s := range list.Items {
-			for _, k := range []string{v1alpha1.KeySecret, v1alpha1.KeyPendingSecret} {
-				if v := string(s.Data[k]); v != "" {
-					stored[v] = s.Namespace + "/" + s.Name + "[" + k + "]"
-				}
+	for _, s := range w.secrets() {
+		for _, k := range []string{v1alpha1.KeySecret, v1alpha1.KeyPendingSecret} {
+			if v := string(s.Data[k]); v != "" {
+				stored[v] = s.Namespace + "/" + s.Name + "[" + k + "]"
 			}
 		}
 	}
@@ -654,6 +645,10 @@ func (w *world) runControllers(due map[*enrollment]time.Time) {
 	// name cannot adopt it: AlreadyEnrolled), it is applied again.
 	if !left || (where.Enrollment != "" && !holder) {
 		due[w.reapply()] = clock.Now()
+		return
+	}
+	if e := w.adoptInto(); e != nil {
+		due[e] = clock.Now()
 	}
 }
 
