@@ -125,8 +125,9 @@ func runSuite(m *testing.M) int {
 	fake.SetHook(hook)
 	// Each sequence draws the fake's modes where the documents are silent
 	// or AWS's behaviour is a choice (newWorld): replacement on association
-	// (per test), turning TOTP off where MFA is required, the lockout, what
-	// VerifySoftwareToken answers to a reused code, one-time codes.
+	// (per test), turning TOTP off where MFA is required, the lockout,
+	// one-time codes (VerifySoftwareToken's answer to a reused code is
+	// pinned to "expired" for now: see newWorld).
 	if err := fake.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
