@@ -43,6 +43,10 @@ const claimNamespace = "cognito-mfa-system"
 // chart's <release>-watched in namespace mode).
 const rightsName = "manager-rights"
 
+// retryBase and retryMax are the suite manager's backoff: tests that bound
+// retries compute what its schedule allows from them.
+const retryBase, retryMax = 200 * time.Millisecond, 2 * time.Second
+
 var (
 	// managerSkew sets the manager's clock off the real one, for the tests
 	// of what a wrong clock does; the API server's stays right.
@@ -119,7 +123,7 @@ func runSuite(m *testing.M) int {
 	}
 	r := &enrollment.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("cognito-mfa-operator"),
-		Cognito: provider, Now: managerNow, RetryBase: 200 * time.Millisecond, RetryMax: 2 * time.Second, Timeout: 30 * time.Second,
+		Cognito: provider, Now: managerNow, RetryBase: retryBase, RetryMax: retryMax, Timeout: 30 * time.Second,
 		DeletionTimeout: 3 * time.Second, ClaimNamespace: claimNamespace, ServerNow: serverClock.Now,
 	}
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: claimNamespace}}); err != nil {
