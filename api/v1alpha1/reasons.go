@@ -42,6 +42,8 @@ const (
 	ReasonRotating       = "Rotating"
 	ReasonDeleting       = "Deleting"
 	ReasonSecretDeleting = "SecretDeleting"
+	ReasonCodeRefused    = "CodeRefused"
+	ReasonCodeBudget     = "CodeBudgetSpent"
 
 	ReasonCredentialsSecretNotFound = "CredentialsSecretNotFound"
 	ReasonAccessTokenSecretNotFound = "AccessTokenSecretNotFound"
@@ -114,6 +116,8 @@ var reasonRegistry = []reasonEntry{
 	{ReasonRotating, ClassProgressing, "a new secret is being associated and verified; the stored one may stop working until it is promoted"},
 	{ReasonDeleting, ClassProgressing, "the deletion policy is being carried out"},
 	{ReasonSecretDeleting, ClassWaiting, "the enrollment's Secret is being deleted; its seed is kept in the operator's seed store and written back once the Secret is gone"},
+	{ReasonCodeRefused, ClassProgressing, "VerifySoftwareToken refused the stored seed's current code, which may be a consumer's use of it; the seed is proved again in later TOTP steps before anything is concluded"},
+	{ReasonCodeBudget, ClassProgressing, "the operator sent three TOTP codes not known to be accepted within 15 minutes, and sends no more until the oldest leaves that window (Cognito locks the user out after five)"},
 	{ReasonValid, ClassReady, "the ClusterUserPool's spec is valid and its client secret, if any, readable"},
 
 	{ReasonCredentialsSecretNotFound, ClassWaiting, "waiting for the credentials Secret; it proceeds when the Secret appears"},

@@ -140,9 +140,13 @@ var locallyDerived = map[string]bool{v1alpha1.ReasonSecretConflict: true, v1alph
 	v1alpha1.ReasonUserPoolRefRequired: true, v1alpha1.ReasonNamespaceNotAllowed: true, v1alpha1.ReasonRecordUnreadable: true}
 
 // retryNotDue holds every trigger (a watch event, the operator's own
-// writes) until the recorded retry time, unless the inputs changed.
+// writes) until the recorded retry time, unless the inputs changed: after a
+// failure, and while the user's code budget is spent (a wait that only time
+// ends).
 func retryNotDue(o *Observation) bool {
 	st := &o.Enrollment.Status
-	return st.FailedAttempts > 0 && st.NextAttemptTime != nil && st.InputsFingerprint == o.In.Hash &&
+	c := conditions.Get(st.Conditions, v1alpha1.ConditionReconciling)
+	held := st.FailedAttempts > 0 || c != nil && c.Status == "True" && c.Reason == v1alpha1.ReasonCodeBudget
+	return held && st.NextAttemptTime != nil && st.InputsFingerprint == o.In.Hash &&
 		st.ObservedGeneration == o.Enrollment.Generation && o.Now.Before(st.NextAttemptTime.Time)
 }

@@ -39,6 +39,10 @@ type Outcome struct {
 	// Waiting marks a wait: no failure; a timer only when After is set.
 	Waiting bool
 	After   time.Duration
+	// Hold makes a timed wait gate the enrollment as a backoff does
+	// (status.nextAttemptTime): nothing is worth trying before it, whatever
+	// wakes the enrollment meanwhile.
+	Hold bool
 }
 
 func (o *Outcome) Error() string { return o.Reason + ": " + o.Message }
@@ -61,6 +65,14 @@ func Wait(reason, message string) error {
 // WaitFor is a wait with a timer: nothing failed, the next step is due later.
 func WaitFor(reason, message string, after time.Duration) error {
 	return &Outcome{Reason: reason, Message: message, Class: Retryable, Waiting: true, After: max(after, time.Millisecond)}
+}
+
+// HoldFor is WaitFor that also holds off whatever wakes the enrollment
+// before after has passed.
+func HoldFor(reason, message string, after time.Duration) error {
+	o := WaitFor(reason, message, after).(*Outcome)
+	o.Hold = true
+	return o
 }
 
 // OutcomeOf is err's Outcome; any other error is a retryable API failure
