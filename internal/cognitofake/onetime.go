@@ -40,8 +40,11 @@ func (s *Server) acceptCode(u *User, secret, code string) (bool, *apiError) {
 	current := now.Unix() / int64(totp.Period/time.Second)
 	u.usedCodes = slices.DeleteFunc(u.usedCodes, func(c usedCode) bool { return c.step < current-1 })
 	used := usedCode{code: code, step: step}
-	if s.oneTimeCodes && slices.Contains(u.usedCodes, used) {
-		return false, errCodeUsed
+	if slices.Contains(u.usedCodes, used) {
+		u.reusedCodes++
+		if s.oneTimeCodes {
+			return false, errCodeUsed
+		}
 	}
 	u.usedCodes = append(u.usedCodes, used)
 	return true, nil

@@ -96,6 +96,7 @@ type User struct {
 	totpEnabled   bool
 	totpPreferred bool
 	usedCodes     []usedCode // accepted TOTP codes still inside their window
+	reusedCodes   int        // codes presented again inside their window
 	lockout       lockout
 }
 
@@ -115,6 +116,10 @@ type UserState struct {
 	// LockedUntil is when the current lockout ends (zero for none).
 	FailedAttempts int
 	LockedUntil    time.Time
+	// ReusedCodes counts the codes presented again while still remembered
+	// as used (one-time codes on or not): what a client that keeps a ledger
+	// of its codes never does.
+	ReusedCodes int
 }
 
 type session struct {
@@ -227,7 +232,7 @@ func (s *Server) User(poolID, username string) UserState {
 	u := s.pools[poolID].users[username]
 	return UserState{Sub: u.Sub, TOTPSecret: u.totpSecret, PendingSecret: u.pendingSecret, DeviceName: u.deviceName,
 		TOTPEnabled: u.totpEnabled, TOTPPreferred: u.totpPreferred,
-		FailedAttempts: u.lockout.failures, LockedUntil: u.lockout.until}
+		FailedAttempts: u.lockout.failures, LockedUntil: u.lockout.until, ReusedCodes: u.reusedCodes}
 }
 
 // IssueAccessToken mints an access token for a user, as a sign-in elsewhere would.
