@@ -26,29 +26,20 @@ func SendCodes(secret string, now time.Time, send func(code string) error) (bool
 	return false, nil
 }
 
-// SendQuietCodes is SendCodes for the operator's own proofs: it tries the
-// previous step's code first, which no consumer signing in now uses, and
-// reports the step of the code Cognito accepted, so that the seed is shown to
-// consumers only once that step has passed (Cognito accepts a code once).
-// A code Cognito says was used already (ExpiredCodeException) says nothing
-// about the seed: if no other code passes, that is an error to retry, never
-// ok=false.
-func SendQuietCodes(secret string, now time.Time, send func(code string) error) (ok bool, step int64, err error) {
-	codes, cerr := totp.QuietCodes(secret, now, totp.CodeMargin)
-	if cerr != nil {
-		return false, 0, nil
-	}
-	var used error
-	for _, c := range codes {
-		err = send(c.Code)
-		switch {
-		case err == nil:
-			return true, c.Step, nil
-		case HasCode(err, "ExpiredCodeException"):
-			used = err
-		case !HasCode(err, "CodeMismatchException", "EnableSoftwareTokenMFAException"):
-			return false, 0, err
-		}
-	}
-	return false, 0, used
+// codeNotChecked are the exceptions with which Cognito refuses a request
+// before, or instead of, checking its TOTP code: such a code counts toward
+// no lockout. Everything else (the code refused or used, a 5xx, a lost
+// answer, an exception this list does not know) may have been checked.
+var codeNotChecked = map[string]bool{
+	"TooManyRequestsException": true, "LimitExceededException": true, "InvalidParameterException": true,
+	"NotAuthorizedException": true, "ResourceNotFoundException": true, "UserNotFoundException": true,
+	"SoftwareTokenMFANotFoundException": true, "InvalidUserPoolConfigurationException": true,
+	"ForbiddenException": true, "UserNotConfirmedException": true, "PasswordResetRequiredException": true,
+}
+
+// CodeMayHaveBeenChecked says whether a request carrying a TOTP code that
+// failed with err may have had its code checked by Cognito.
+func CodeMayHaveBeenChecked(err error) bool {
+	e, ok := AsError(err)
+	return !ok || !codeNotChecked[e.Code]
 }

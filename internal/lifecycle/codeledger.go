@@ -113,8 +113,15 @@ func (l *CodeLedger) Spend(seed string, step int64, now time.Time) {
 // Accepted records that Cognito accepted seed's code of step: it no longer
 // counts against the budget, and earlier refusals of the seed were uses.
 func (l *CodeLedger) Accepted(seed string, step int64) {
-	l.Open = slices.DeleteFunc(l.Open, func(a CodeAttempt) bool { return a.Seed == seed && a.Step == step })
+	l.Unchecked(seed, step)
 	delete(l.Refused, seed)
+}
+
+// Unchecked records that Cognito refused the request carrying seed's code
+// of step for a reason that is not the code (throttled, a bad parameter):
+// it no longer counts against the budget. The step stays spent.
+func (l *CodeLedger) Unchecked(seed string, step int64) {
+	l.Open = slices.DeleteFunc(l.Open, func(a CodeAttempt) bool { return a.Seed == seed && a.Step == step })
 }
 
 // RefusedIn records that VerifySoftwareToken refused seed's code of the

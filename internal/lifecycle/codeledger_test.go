@@ -160,3 +160,22 @@ func roundTrip(t *testing.T, l CodeLedger) CodeLedger {
 	}
 	return out
 }
+
+// A code refused for another reason than the code (throttled) frees its
+// budget but not its step.
+func TestCodeLedgerUnchecked(t *testing.T) {
+	var l CodeLedger
+	for i, step := range []int64{10, 11, 12} {
+		l.Spend("a", step, t0.Add(time.Duration(i)*time.Second))
+	}
+	if v, _ := l.Admit("a", 13, t0.Add(time.Minute)); v != CodeOverBudget {
+		t.Fatalf("Admit = %v, want over budget", v)
+	}
+	l.Unchecked("a", 11)
+	if v, _ := l.Admit("a", 13, t0.Add(time.Minute)); v != CodeAllowed {
+		t.Fatalf("Admit after Unchecked = %v, want allowed", v)
+	}
+	if v, _ := l.Admit("a", 11, t0.Add(time.Minute)); v != CodeStepSpent {
+		t.Fatalf("the unchecked step may be sent again: %v", v)
+	}
+}
