@@ -17,8 +17,11 @@ import (
 // not one per attempt.
 
 // A verification that keeps failing backs off instead of looping on the
-// operator's own Secret writes: a handful of associations in 5 s with a
-// 200 ms base delay, failedAttempts counting up, and one Warning Event.
+// operator's own Secret writes: the first failure is retried after the
+// backoff, and then the user's code budget holds every trigger (three codes
+// not known accepted in 15 minutes; TestCodeBudgetBoundsWrongCodes): a
+// couple of associations in 5 s, failedAttempts recorded, and one Warning
+// Event.
 func TestPersistentVerifyFailureBacksOffNoHotLoop(t *testing.T) {
 	w := newWorld(t, cognitofake.MFAOptional)
 	w.credentials()
@@ -27,14 +30,14 @@ func TestPersistentVerifyFailureBacksOffNoHotLoop(t *testing.T) {
 	w.enrollment("skew")
 	time.Sleep(5 * time.Second)
 	got := callsSince(before)
-	if got["AssociateSoftwareToken"] > 6 {
-		t.Fatalf("%d associations in 5 s: no backoff (%v)", got["AssociateSoftwareToken"], got)
+	if got["AssociateSoftwareToken"] > 2 {
+		t.Fatalf("%d associations in 5 s: no backoff, or codes past the budget (%v)", got["AssociateSoftwareToken"], got)
 	}
 	ste := w.get("skew")
-	if ste.Status.FailedAttempts < 3 {
-		t.Fatalf("failedAttempts %d does not count up", ste.Status.FailedAttempts)
+	if ste.Status.FailedAttempts < 1 || ste.Status.NextAttemptTime == nil {
+		t.Fatalf("the failure is not recorded: failedAttempts %d, nextAttemptTime %v", ste.Status.FailedAttempts, ste.Status.NextAttemptTime)
 	}
-	expectCondition(t, ste, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonVerificationFailed)
+	expectCondition(t, ste, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonCodeBudget)
 	if n := w.warnings("skew", v1alpha1.ReasonVerificationFailed); n != 1 {
 		t.Fatalf("%d VerificationFailed events for one persistent failure", n)
 	}

@@ -86,6 +86,10 @@ func (x *run) disown(ctx context.Context, cause error) error {
 
 // associateAndVerify asks Cognito for a new seed, stores it, verifies it.
 func (x *run) associateAndVerify(ctx context.Context) error {
+	// A seed that cannot be verified now is not worth associating.
+	if err := x.checkCodeBudget(ctx); err != nil {
+		return err
+	}
 	if x.rotation {
 		// From here on the stored secret may stop working (Cognito may drop
 		// the old token at association), so the status says so first, and

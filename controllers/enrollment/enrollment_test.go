@@ -166,7 +166,9 @@ func TestTransientFailureRecoversWithoutReassociating(t *testing.T) {
 		t.Fatalf("failure not recorded: %+v", ste.Status)
 	}
 	expectAbsent(t, ste, v1alpha1.ConditionStalled)
-	ste = w.waitReady("flaky")
+	// The retry proves the seed again, with a later step's code (this
+	// step's were sent), and holds it until that step has passed.
+	ste = w.waitReadyWithin("flaky", 100*time.Second)
 	if ste.Status.FailedAttempts != 0 || ste.Status.LastFailureTime != nil {
 		t.Fatalf("failures not reset: %+v", ste.Status)
 	}

@@ -458,9 +458,11 @@ func (w *world) requestRotation(name, value string) {
 	})
 }
 
+// waitRotateHandled allows for TOTP steps: a rotation whose proofs find
+// a step's codes spent (the user's code ledger) waits for a later one.
 func (w *world) waitRotateHandled(name, value string) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(100 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if ste := w.get(name); ste.Status.LastRotateRequest == value {
 			return ste
 		}

@@ -278,6 +278,9 @@ func (x *run) markFailed(o *lifecycle.Outcome) time.Duration {
 		conditions.MarkStalled(&st.Conditions, gen, o.Reason, msg)
 		st.NextAttemptTime = nil
 		return 0
+	case o.Waiting && o.Hold:
+		conditions.MarkReconciling(&st.Conditions, gen, o.Reason, msg)
+		return x.scheduleRetry(o.After, false)
 	case o.Waiting:
 		conditions.MarkReconciling(&st.Conditions, gen, o.Reason, msg)
 		return o.After

@@ -1,7 +1,6 @@
 package enrollment
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -118,51 +117,6 @@ func (x *run) secretValues() []string {
 	return []string{c.password, c.accessToken, c.appClient.Secret, x.accessToken, x.session, x.association,
 		x.o.secret, x.o.pending}
 }
-
-// tryCodes proves secret with the quietest codes, and remembers the step of
-// the code Cognito accepted. For the seed consumers hold (the active one),
-// a code Cognito refuses as used (ExpiredCodeException: a consumer signed in
-// with it) ends the proof: it waits for the next step rather than fall back
-// to the next code, the one consumers sign in with now. (A refusal as wrong
-// still falls back: where VerifySoftwareToken answers a reused code that
-// way, the fake's ReusedCodeMismatch mode, it may mean used too, and only a
-// code Cognito accepts proves the seed.) Consumers that sign in in every
-// step hold such a proof back for as long as they do.
-func (x *run) tryCodes(secret string, send func(code string) error) (bool, error) {
-	if err := x.knowCognitosClock(); err != nil {
-		return false, err
-	}
-	now := x.cognitoNow()
-	// During a deletion nothing is spared by waiting: Disable's sign-in
-	// turns MFA off, and it must not starve behind busy consumers.
-	shown := secret != "" && secret == x.o.secret && x.o.Enrollment.DeletionTimestamp.IsZero()
-	var used *int64
-	ok, step, err := cognito.SendQuietCodes(secret, now, func(code string) error {
-		if used != nil {
-			return errStopCodes
-		}
-		err := send(code)
-		if shown && cognito.HasCode(err, "ExpiredCodeException") {
-			s := totp.StepOf(now)
-			used = &s
-		}
-		return err
-	})
-	switch {
-	case ok:
-		x.acceptedStep(secret, step)
-		return true, nil
-	case used != nil:
-		return false, waitFor(v1alpha1.ReasonProgressing,
-			"a consumer signed in with the code the operator proves the stored seed with; waiting for the next TOTP step rather than spend the code consumers sign in with now",
-			x.localTime(totp.StepEnd(*used).Add(codeStepMargin)).Sub(x.r.Now()))
-	}
-	return false, err
-}
-
-// errStopCodes ends SendQuietCodes' attempts once a code of the seed
-// consumers hold was refused as used.
-var errStopCodes = errors.New("no further code is sent")
 
 // acceptedStep remembers that Cognito accepted secret's code of step.
 func (x *run) acceptedStep(secret string, step int64) {

@@ -76,7 +76,7 @@ func (x *run) followChallenge(ctx context.Context, res *cognito.AuthResult) erro
 func (x *run) answerWithStoredSeeds(ctx context.Context, res *cognito.AuthResult) error {
 	for _, key := range x.candidates() {
 		var tokens *cognito.AuthResult
-		ok, err := x.tryCodes(x.stored(key), func(code string) error {
+		ok, err := x.tryCodes(ctx, x.stored(key), viaChallenge, func(code string) error {
 			var err error
 			tokens, err = x.api.RespondToAuthChallenge(ctx, x.answer(res, map[string]string{"SOFTWARE_TOKEN_MFA_CODE": code}))
 			return err
@@ -213,7 +213,7 @@ func (x *run) prove(ctx context.Context, secret string) (bool, error) {
 // rejects, or an association that does not exist, is ok=false.
 func (x *run) verify(ctx context.Context, cred cognito.Credential, secret string) (bool, error) {
 	var res *cognito.Verification
-	ok, err := x.tryCodes(secret, func(code string) error {
+	ok, err := x.tryCodes(ctx, secret, viaVerify, func(code string) error {
 		var err error
 		res, err = x.api.VerifySoftwareToken(ctx, cognito.Verify{Credential: cred, Code: code, DeviceName: x.o.In.DeviceName})
 		return err
