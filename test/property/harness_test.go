@@ -412,15 +412,12 @@ func newWorld(t *testing.T, test string, seed uint64, idx int, start time.Time, 
 	w.oneTime = w.rng.IntN(4) == 0
 	w.disable = cognitofake.DisableMode(w.rng.IntN(3))
 	w.lockout = w.rng.IntN(2) == 0
-	// ReusedCodeMismatch is not drawn yet: the harness found that the
-	// controller reads a reused code refused as wrong on the
-	// VerifySoftwareToken path as a seed that does not answer
-	// (AlreadyEnrolled; the seed is kept, but the enrollment stalls), and
-	// the per-user code ledger that fixes it is the identity issue's work
-	// (PROPERTY_SEED=6888316424894856757 PROPERTY_SEQUENCE=26
-	// PROPERTY_START=2026-12-06T15:54:48Z with this line drawing both).
-	w.rng.IntN(2)
-	w.reused = cognitofake.ReusedCodeExpired
+	// Both answers VerifySoftwareToken may give a reused code (undocumented);
+	// under ReusedCodeMismatch a consumer's use of the stored seed's code
+	// reads as a wrong code, which the user's code ledger takes as evidence,
+	// not proof (PROPERTY_SEED=6888316424894856757 PROPERTY_SEQUENCE=26
+	// PROPERTY_START=2026-12-06T15:54:48Z stalled AlreadyEnrolled before it).
+	w.reused = cognitofake.ReusedCodeMode(w.rng.IntN(2))
 	if phase := time.Duration(w.rng.IntN(30)) * time.Second; !exact {
 		w.start = start.Add(phase)
 	}
