@@ -83,7 +83,7 @@ func TestCodeBudgetBoundsWrongCodes(t *testing.T) {
 	w.rejectEveryCode()
 	before := fake.CallCounts()
 	w.enrollment("wrong")
-	ste := w.waitCondition("wrong", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonCodeBudget)
+	w.waitCondition("wrong", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonCodeBudget)
 	time.Sleep(5 * time.Second) // the backoff would have retried many times by now
 	calls := callsSince(before)
 	if calls["VerifySoftwareToken"] > lifecycle.CodeBudget {
@@ -92,7 +92,7 @@ func TestCodeBudgetBoundsWrongCodes(t *testing.T) {
 	if calls["AssociateSoftwareToken"] > lifecycle.CodeBudget {
 		t.Fatalf("%d associations for %d codes: seeds associated that no code could verify", calls["AssociateSoftwareToken"], calls["VerifySoftwareToken"])
 	}
-	ste = w.get("wrong")
+	ste := w.get("wrong")
 	c := conditionOf(ste, v1alpha1.ConditionReconciling)
 	if c.Reason != v1alpha1.ReasonCodeBudget || !strings.Contains(c.Message, "15 minutes") {
 		t.Fatalf("Reconciling = %+v, want CodeBudgetSpent naming the window", c)
