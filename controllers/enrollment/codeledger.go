@@ -39,15 +39,16 @@ func ledgerName(region, user string) string {
 	return "ste-codes-" + hex.EncodeToString(sum[:16])
 }
 
-// ledgerUser is the name the codes of this reconcile go to: the recorded
-// canonical username once known (an alias and the canonical name must share
-// one ledger), else the one the sign-in showed, else the spec's.
+// ledgerUser is the name the codes of this reconcile go to: the canonical
+// username the sign-in showed (an alias and the canonical name must share
+// one ledger; after an identity edit the record names the previous user),
+// else the recorded one, else the spec's.
 func (x *run) ledgerUser() string {
 	switch {
-	case x.o.Record.Identity.User != "":
-		return x.o.Record.Identity.User
 	case x.view != nil && x.view.ID.User != "":
 		return x.view.ID.User
+	case x.o.Record.Identity.User != "":
+		return x.o.Record.Identity.User
 	}
 	return x.o.In.Username
 }

@@ -56,11 +56,13 @@ func (x *run) tryCodes(ctx context.Context, secret string, route codeRoute, send
 	// turns MFA off, and it must not starve behind busy consumers.
 	shown := secret != "" && secret == x.o.secret && x.o.Enrollment.DeletionTimestamp.IsZero()
 	seed, current := totp.Fingerprint(secret), totp.StepOf(now)
-	if next := current + 1; !shown && codes[len(codes)-1].Step < next {
+	early := totp.Remaining(now) > totp.Period-codeStepMargin
+	if next := current + 1; !shown && !early && codes[len(codes)-1].Step < next {
 		// A seed no consumer holds may spend the next step's code (Cognito
 		// accepts a step either side; the seed is handed out only after
 		// that step): tried only when the others were sent already, after a
-		// lost answer.
+		// lost answer. Not early in a step, when a clock a little behind
+		// may still be in the previous one, two steps from next.
 		code, err := totp.CodeOfStep(secret, next)
 		if err != nil {
 			return false, nil

@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"slices"
 	"time"
+
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/totp"
 )
 
 // The code ledger: what the operator may send Cognito as a TOTP code.
@@ -108,7 +110,15 @@ func (l *CodeLedger) Spend(seed string, step int64, now time.Time) {
 		}
 	}
 	l.Sent[seed] = max(l.Sent[seed], step)
+	for s, steps := range l.Refused {
+		if len(steps) == 0 || steps[len(steps)-1] < step-refusalSteps {
+			delete(l.Refused, s) // abandoned seeds' refusals do not pile up
+		}
+	}
 }
+
+// refusalSteps is how many TOTP steps a refusal counts for: CodeWindow.
+const refusalSteps = int64(CodeWindow / totp.Period)
 
 // Accepted records that Cognito accepted seed's code of step: it no longer
 // counts against the budget, and earlier refusals of the seed were uses.
@@ -131,7 +141,9 @@ func (l *CodeLedger) RefusedIn(seed string, step int64) bool {
 	if l.Refused == nil {
 		l.Refused = map[string][]int64{}
 	}
-	steps := l.Refused[seed]
+	// Refusals older than the window are forgotten: a lost write of an
+	// accepted code must not leave them to count days later.
+	steps := slices.DeleteFunc(l.Refused[seed], func(s int64) bool { return s < step-refusalSteps })
 	if !slices.Contains(steps, step) {
 		steps = append(steps, step)
 	}

@@ -123,6 +123,8 @@ func TestCodeLedgerRefusedIn(t *testing.T) {
 		{name: "three distinct steps prove", steps: []int64{5, 6, 8}, accept: -1, want: true},
 		{name: "an accepted code between starts again", steps: []int64{5, 6, 8}, accept: 2, want: false},
 		{name: "more than three keep proving", steps: []int64{1, 2, 3, 4, 9}, accept: -1, want: true},
+		{name: "refusals older than the window are forgotten", steps: []int64{1, 2, 100}, accept: -1, want: false},
+		{name: "within the window they count", steps: []int64{71, 72, 100}, accept: -1, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,5 +179,19 @@ func TestCodeLedgerUnchecked(t *testing.T) {
 	}
 	if v, _ := l.Admit("a", 11, t0.Add(time.Minute)); v != CodeStepSpent {
 		t.Fatalf("the unchecked step may be sent again: %v", v)
+	}
+}
+
+// Refusals of a seed nobody sends codes for any more are dropped.
+func TestCodeLedgerSpendDropsOldRefusals(t *testing.T) {
+	var l CodeLedger
+	l.RefusedIn("old", 10)
+	l.RefusedIn("recent", 95)
+	l.Spend("new", 100, t0)
+	if _, ok := l.Refused["old"]; ok {
+		t.Errorf("refusals 90 steps old kept: %v", l.Refused)
+	}
+	if _, ok := l.Refused["recent"]; !ok {
+		t.Errorf("recent refusals dropped: %v", l.Refused)
 	}
 }
