@@ -115,7 +115,11 @@ func (x *run) tryCodes(ctx context.Context, secret string, route codeRoute, send
 			return false, err
 		}
 	}
-	if route == viaVerify && shown && refusedNow {
+	// While an association of the operator's may be pending (a rotation
+	// whose reply was lost), VerifySoftwareToken checks codes against that
+	// association, not the active seed: its refusal proves the seed is not
+	// what Cognito checks, as before.
+	if route == viaVerify && shown && refusedNow && x.o.Record.AssociatingSince == nil {
 		var proven bool
 		if err := x.updateLedger(ctx, func(l *lifecycle.CodeLedger) (bool, error) {
 			proven = l.RefusedIn(seed, current)
