@@ -13,6 +13,7 @@ import (
 
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/api/v1alpha1"
 	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/cognitofake"
+	"github.com/cognito-mfa-operator/cognito-mfa-operator/internal/lifecycle"
 )
 
 // The invariants, checked after every step (and after every reconcile of a
@@ -571,7 +572,14 @@ func (w *world) heal() {
 			due[e] = clock.Now()
 		}
 	}
+	// A hot loop is many reconciles with no timer between them; a slow one
+	// never reaches Ready within the timers' horizon: the user's code
+	// budget can hold an enrollment for up to lifecycle.CodeWindow while a
+	// stalled neighbour is rechecked every minute, and a deletion waits up
+	// to its 10-minute timeout.
 	const budget = 60
+	horizon := clock.Now().Add(2*lifecycle.CodeWindow + 10*time.Minute)
+	hot := 0
 	for n := 0; w.violation == ""; n++ {
 		// The garbage collector, the namespace controller and the seed
 		// guardian run beside the enrollment controller.
@@ -584,16 +592,19 @@ func (w *world) heal() {
 			w.violate("liveness: no enrollment of the user is Ready (or one is still being deleted), and none will be reconciled again (no timer, no watch event)")
 			return
 		}
-		if n == budget {
+		if hot == budget || n == 10*budget || at.After(horizon) {
 			if w.live() {
-				w.violate(fmt.Sprintf("liveness: after %d reconciles the enrollments still trigger reconciles now (a hot loop)", budget))
+				w.violate(fmt.Sprintf("liveness: after %d reconciles the enrollments still trigger reconciles now (a hot loop)", n))
 			} else {
-				w.violate(fmt.Sprintf("liveness: after %d reconciles no enrollment of the user is Ready", budget))
+				w.violate(fmt.Sprintf("liveness: after %d reconciles (%d with no timer between) and %v of timers no enrollment of the user is Ready",
+					n, hot, clock.Now().Sub(horizon.Add(-2*lifecycle.CodeWindow-10*time.Minute)).Round(time.Second)))
 			}
 			return
 		}
 		if at.After(clock.Now()) {
 			clock.Set(at)
+		} else {
+			hot++
 		}
 		before := w.snapshot(next)
 		o := w.reconcile(next)
