@@ -1,6 +1,8 @@
 package enrollment_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -210,6 +212,51 @@ func TestRepeatedRefusalsProveSeedReplaced(t *testing.T) {
 	if u := fake.User(w.poolID, w.username); !u.LockedUntil.IsZero() || u.TOTPSecret != "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" {
 		t.Fatalf("the finding locked the user out or replaced the other seed: %+v", u)
 	}
+}
+
+// A rotation whose VerifySoftwareToken is refused before Cognito checks a
+// code (throttled) resumes with a sign-in: the staged seed cannot be the
+// user's token, so the sign-in answers with the active seed first and
+// sends no wrong code. (Trying the staged seed first spent one
+// wrong code per retry until the budget held the rotation for good: the
+// property harness, PROPERTY_SEED=13616631364526772919
+// PROPERTY_SEQUENCE=51.)
+func TestStagedSeedNotTriedFirstBeforeItsVerify(t *testing.T) {
+	w := newWorld(t, cognitofake.MFAOptional)
+	w.credentials()
+	w.enrollment("staged")
+	w.waitReady("staged")
+	throttled := cognitofake.Fault{User: w.username, Code: "TooManyRequestsException", Message: "Rate exceeded"}
+	fake.InjectFault("VerifySoftwareToken", throttled)
+	t.Cleanup(func() { fake.ResetFaults(w.username) })
+	before := fake.CallCounts()
+	w.requestRotation("staged", "r1")
+	w.waitRotateHandled("staged", "r1")
+	w.waitReadyWithin("staged", 100*time.Second)
+	calls := callsSince(before)
+	if calls["VerifySoftwareToken"] < 2 || calls["InitiateAuth"] < 2 {
+		t.Fatalf("the throttled verify was not retried through new sign-ins: %v", calls)
+	}
+	u := fake.User(w.poolID, w.username)
+	if got := string(w.getSecret("staged-totp").Data[v1alpha1.KeySecret]); got != u.TOTPSecret {
+		t.Fatal("the rotation did not end with the verified seed stored")
+	}
+	// Every seed's codes, the abandoned staged seeds' included.
+	if l := w.userLedger(); len(l.Open) != 0 {
+		t.Fatalf("codes Cognito did not accept were sent: %+v", l.Open)
+	}
+}
+
+// userLedger is the whole ledger of the world's user, read from the Lease
+// named as the README says: ste-codes-<hash of region and case-folded user>.
+func (w *world) userLedger() lifecycle.CodeLedger {
+	w.t.Helper()
+	sum := sha256.Sum256([]byte("codes\x00us-east-1\x00" + strings.ToLower(w.username)))
+	var lease coordinationv1.Lease
+	must(w.t, k8s.Get(ctx(), client.ObjectKey{Namespace: claimNamespace, Name: "ste-codes-" + hex.EncodeToString(sum[:16])}, &lease))
+	var l lifecycle.CodeLedger
+	must(w.t, json.Unmarshal([]byte(lease.Annotations[v1alpha1.OperatorPrefix+"codes"]), &l))
+	return l
 }
 
 // codeLedger is the user's ledger, read from its Lease.

@@ -77,7 +77,7 @@ func (x *run) tryCodes(ctx context.Context, secret string, route codeRoute, send
 		if sent && i >= 2 {
 			break // the fallback code is for when the others were spent
 		}
-		if held = x.spendCode(ctx, seed, c.Step); held != nil {
+		if held = x.spendCode(ctx, seed, c.Step, route); held != nil {
 			if held == errStepSpent {
 				held = nil
 				continue
@@ -89,10 +89,11 @@ func (x *run) tryCodes(ctx context.Context, secret string, route codeRoute, send
 		switch {
 		case err == nil:
 			x.acceptedStep(secret, c.Step)
-			// Best effort: a code left open counts as wrong, the safe side.
-			_ = x.updateLedger(ctx, func(l *lifecycle.CodeLedger) (bool, error) {
+			x.noteInLedger(ctx, func(l *lifecycle.CodeLedger) {
 				l.Accepted(seed, c.Step)
-				return true, nil
+				if route == viaChallenge {
+					l.SignedInWith(seed)
+				}
 			})
 			return true, nil
 		case cognito.HasCode(err, "ExpiredCodeException"):
@@ -104,13 +105,12 @@ func (x *run) tryCodes(ctx context.Context, secret string, route codeRoute, send
 			used = err
 		case cognito.HasCode(err, "CodeMismatchException", "EnableSoftwareTokenMFAException"):
 			refusedNow = refusedNow || c.Step >= current
+			if route == viaChallenge {
+				x.noteInLedger(ctx, func(l *lifecycle.CodeLedger) { l.NotToken(seed) })
+			}
 		default:
 			if !cognito.CodeMayHaveBeenChecked(err) {
-				// Best effort, as for an accepted code.
-				_ = x.updateLedger(ctx, func(l *lifecycle.CodeLedger) (bool, error) {
-					l.Unchecked(seed, c.Step)
-					return true, nil
-				})
+				x.noteInLedger(ctx, func(l *lifecycle.CodeLedger) { l.Unchecked(seed, c.Step) })
 			}
 			return false, err
 		}
@@ -150,9 +150,9 @@ func (x *run) tryCodes(ctx context.Context, secret string, route codeRoute, send
 // errStepSpent: the seed's code of the step was sent already.
 var errStepSpent = waitFor(v1alpha1.ReasonProgressing, "the step's code was sent already", time.Millisecond)
 
-// spendCode records in the user's ledger that seed's code of step goes out,
-// or says why it may not: errStepSpent, or a wait for the budget.
-func (x *run) spendCode(ctx context.Context, seed string, step int64) error {
+// spendCode records in the user's ledger that seed's code of step goes out
+// by route, or says why it may not: errStepSpent, or a wait for the budget.
+func (x *run) spendCode(ctx context.Context, seed string, step int64, route codeRoute) error {
 	return x.updateLedger(ctx, func(l *lifecycle.CodeLedger) (bool, error) {
 		now := x.r.serverNow()
 		switch verdict, until := l.Admit(seed, step, now); verdict {
@@ -161,9 +161,45 @@ func (x *run) spendCode(ctx context.Context, seed string, step int64) error {
 		case lifecycle.CodeOverBudget:
 			return false, budgetWait(until.Sub(now))
 		}
-		l.Spend(seed, step, now)
+		if route == viaVerify {
+			l.SpendVerify(seed, step, now)
+		} else {
+			l.Spend(seed, step, now)
+		}
 		return true, nil
 	})
+}
+
+// noteInLedger writes what Cognito's answer showed, best effort: each note
+// only relieves the ledger (a code left open counts as wrong, a seed left
+// marked Verifying costs one wrong code at a sign-in), so a lost write
+// errs on the safe side.
+func (x *run) noteInLedger(ctx context.Context, note func(*lifecycle.CodeLedger)) {
+	_ = x.updateLedger(ctx, func(l *lifecycle.CodeLedger) (bool, error) {
+		note(l)
+		return true, nil
+	})
+}
+
+// signInOrder is the order a sign-in tries the stored seeds in: the staged
+// seed first only while the ledger says a VerifySoftwareToken code of it
+// went out (else it cannot be the user's token).
+func (x *run) signInOrder(ctx context.Context) ([]string, error) {
+	keys := x.candidates()
+	if len(keys) < 2 {
+		return keys, nil
+	}
+	var first bool
+	if err := x.updateLedger(ctx, func(l *lifecycle.CodeLedger) (bool, error) {
+		first = l.SignInFirst(totp.Fingerprint(x.stored(v1alpha1.KeyPendingSecret)))
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if first {
+		return keys, nil
+	}
+	return []string{v1alpha1.KeySecret, v1alpha1.KeyPendingSecret}, nil
 }
 
 // checkCodeBudget is the budget wait if the user's ledger allows no code

@@ -99,7 +99,9 @@ func (x *run) stored(key string) string {
 }
 
 // candidates are the stored seeds worth proving, the staged one first: if it
-// was verified before a crash, it is the one Cognito now holds.
+// was verified before a crash, it is the one Cognito now holds, and
+// VerifySoftwareToken checks a pending association's codes. A sign-in
+// orders them by the code ledger instead (signInOrder).
 func (x *run) candidates() []string {
 	var out []string
 	for _, k := range []string{v1alpha1.KeyPendingSecret, v1alpha1.KeySecret} {

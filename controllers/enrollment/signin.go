@@ -74,7 +74,11 @@ func (x *run) followChallenge(ctx context.Context, res *cognito.AuthResult) erro
 // stored seeds: the one that passes is proven to be the user's token, and
 // the others are proven not to be.
 func (x *run) answerWithStoredSeeds(ctx context.Context, res *cognito.AuthResult) error {
-	for _, key := range x.candidates() {
+	keys, err := x.signInOrder(ctx)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
 		var tokens *cognito.AuthResult
 		ok, err := x.tryCodes(ctx, x.stored(key), viaChallenge, func(code string) error {
 			var err error

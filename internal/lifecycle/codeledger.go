@@ -32,6 +32,13 @@ type CodeLedger struct {
 	// VerifySoftwareToken refused the seed's current code since Cognito last
 	// accepted one of its codes.
 	Refused map[string][]int64 `json:"refused,omitempty"`
+	// Verifying is, per seed fingerprint, the steps of the
+	// VerifySoftwareToken codes sent for it that Cognito may have checked,
+	// since a sign-in last showed the seed is not the user's token. A
+	// staged seed becomes the token only through such a code, so a sign-in
+	// tries a staged seed before the active one only while it is listed
+	// here (SignInFirst).
+	Verifying map[string][]int64 `json:"verifying,omitempty"`
 }
 
 // CodeAttempt is one code sent.
@@ -115,6 +122,63 @@ func (l *CodeLedger) Spend(seed string, step int64, now time.Time) {
 			delete(l.Refused, s) // abandoned seeds' refusals do not pile up
 		}
 	}
+	for s, steps := range l.Verifying {
+		if steps = slices.DeleteFunc(steps, func(v int64) bool { return v < step-verifyingSteps }); len(steps) == 0 {
+			delete(l.Verifying, s)
+		} else {
+			l.Verifying[s] = steps
+		}
+	}
+}
+
+// verifyingSteps is how long a Verifying mark lasts: a day of steps. A
+// staged seed verified behind a lost reply and not signed in with for a day
+// is still found, at the cost of one wrong code.
+const verifyingSteps = int64(24 * time.Hour / totp.Period)
+
+// maxVerifying bounds the steps kept per seed: one is enough to try it
+// first, a few survive the Unchecked answers of later attempts.
+const maxVerifying = 8
+
+// SpendVerify is Spend for a code that goes to VerifySoftwareToken: from
+// now on the seed may be the user's token.
+func (l *CodeLedger) SpendVerify(seed string, step int64, now time.Time) {
+	l.Spend(seed, step, now)
+	if l.Verifying == nil {
+		l.Verifying = map[string][]int64{}
+	}
+	steps := append(l.Verifying[seed], step)
+	if len(steps) > maxVerifying {
+		steps = steps[len(steps)-maxVerifying:]
+	}
+	l.Verifying[seed] = steps
+}
+
+// SignInFirst says whether a sign-in should try the staged seed before the
+// active one: only when a VerifySoftwareToken code of it went out since a
+// sign-in last showed it is not the token. Otherwise the staged seed cannot
+// be the token, and trying it first would spend a wrong code per sign-in
+// (a rotation waiting for its proof would then hold itself on the budget
+// forever).
+func (l *CodeLedger) SignInFirst(staged string) bool {
+	_, ok := l.Verifying[staged]
+	return ok
+}
+
+// SignedInWith records that a sign-in accepted seed's code: the user has
+// one token, so no other seed is it.
+func (l *CodeLedger) SignedInWith(seed string) {
+	for s := range l.Verifying {
+		if s != seed {
+			delete(l.Verifying, s)
+		}
+	}
+}
+
+// NotToken records that a sign-in refused seed's code as wrong: it is not
+// the user's token, until a VerifySoftwareToken code of it goes out again.
+func (l *CodeLedger) NotToken(seed string) {
+	delete(l.Verifying, seed)
 }
 
 // refusalSteps is how many TOTP steps a refusal counts for: CodeWindow.
@@ -123,14 +187,25 @@ const refusalSteps = int64(CodeWindow / totp.Period)
 // Accepted records that Cognito accepted seed's code of step: it no longer
 // counts against the budget, and earlier refusals of the seed were uses.
 func (l *CodeLedger) Accepted(seed string, step int64) {
-	l.Unchecked(seed, step)
+	l.close(seed, step)
 	delete(l.Refused, seed)
 }
 
 // Unchecked records that Cognito refused the request carrying seed's code
 // of step for a reason that is not the code (throttled, a bad parameter):
-// it no longer counts against the budget. The step stays spent.
+// it no longer counts against the budget, and a VerifySoftwareToken code so
+// refused made no seed the token. The step stays spent.
 func (l *CodeLedger) Unchecked(seed string, step int64) {
+	l.close(seed, step)
+	if steps := slices.DeleteFunc(l.Verifying[seed], func(v int64) bool { return v == step }); len(steps) == 0 {
+		delete(l.Verifying, seed)
+	} else {
+		l.Verifying[seed] = steps
+	}
+}
+
+// close takes seed's code of step out of the open codes.
+func (l *CodeLedger) close(seed string, step int64) {
 	l.Open = slices.DeleteFunc(l.Open, func(a CodeAttempt) bool { return a.Seed == seed && a.Step == step })
 }
 

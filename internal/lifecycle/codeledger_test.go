@@ -195,3 +195,50 @@ func TestCodeLedgerSpendDropsOldRefusals(t *testing.T) {
 		t.Errorf("recent refusals dropped: %v", l.Refused)
 	}
 }
+
+// A sign-in tries the staged seed first only while a VerifySoftwareToken
+// code of it may have made it the user's token: a rotation waiting for its
+// proof then spends no wrong code per sign-in.
+func TestCodeLedgerSignInFirst(t *testing.T) {
+	type op func(*CodeLedger)
+	verify := func(step int64) op { return func(l *CodeLedger) { l.SpendVerify("staged", step, t0) } }
+	for _, tt := range []struct {
+		name string
+		ops  []op
+		want bool
+	}{
+		{"never verified", nil, false},
+		{"a sign-in code only", []op{func(l *CodeLedger) { l.Spend("staged", 10, t0) }}, false},
+		{"verify code sent, answer lost", []op{verify(10)}, true},
+		{"verify code accepted", []op{verify(10), func(l *CodeLedger) { l.Accepted("staged", 10) }}, true},
+		{"verify code refused before it was checked", []op{verify(10), func(l *CodeLedger) { l.Unchecked("staged", 10) }}, false},
+		{"an earlier lost answer outlives a later unchecked one", []op{verify(10), verify(11), func(l *CodeLedger) { l.Unchecked("staged", 11) }}, true},
+		{"a sign-in refused it", []op{verify(10), func(l *CodeLedger) { l.NotToken("staged") }}, false},
+		{"a sign-in accepted the active seed", []op{verify(10), func(l *CodeLedger) { l.SignedInWith("active") }}, false},
+		{"a sign-in accepted it", []op{verify(10), func(l *CodeLedger) { l.SignedInWith("staged") }}, true},
+		{"verified again after a refusal", []op{verify(10), func(l *CodeLedger) { l.NotToken("staged") }, verify(12)}, true},
+		{"a day later", []op{verify(10), func(l *CodeLedger) { l.Spend("other", 10+verifyingSteps+1, t0) }}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var l CodeLedger
+			for _, o := range tt.ops {
+				o(&l)
+			}
+			l = roundTrip(t, l)
+			if got := l.SignInFirst("staged"); got != tt.want {
+				t.Fatalf("SignInFirst = %v, want %v (%v)", got, tt.want, l.Verifying)
+			}
+		})
+	}
+}
+
+// The marks per seed stay bounded however many attempts are made.
+func TestCodeLedgerVerifyingBounded(t *testing.T) {
+	var l CodeLedger
+	for step := int64(0); step < 100; step++ {
+		l.SpendVerify("staged", step, t0.Add(time.Duration(step)*30*time.Second))
+	}
+	if n := len(l.Verifying["staged"]); n != maxVerifying {
+		t.Fatalf("%d marks kept, want %d", n, maxVerifying)
+	}
+}
