@@ -172,8 +172,18 @@ func (w *world) getSecret(name string) *corev1.Secret {
 // condition with the status and reason, and returns the enrollment.
 func (w *world) waitCondition(name, condType string, status metav1.ConditionStatus, reason string) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
+	return w.waitConditionWithin(name, condType, status, reason, 30*time.Second)
+}
+
+// readyWithin bounds the wait for Enrolled: a resumed proof may find its
+// step's code spent (the code ledger) and wait for the next step, and the
+// verified seed is handed out only once the step of its code has passed.
+const readyWithin = 2*totp.Period + 15*time.Second
+
+func (w *world) waitConditionWithin(name, condType string, status metav1.ConditionStatus, reason string, d time.Duration) *v1alpha1.SoftwareTokenEnrollment {
+	w.t.Helper()
 	var last *v1alpha1.SoftwareTokenEnrollment
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		last = w.get(name)
 		c := meta.FindStatusCondition(last.Status.Conditions, condType)
@@ -188,7 +198,7 @@ func (w *world) waitCondition(name, condType string, status metav1.ConditionStat
 
 func (w *world) waitReady(name string) *v1alpha1.SoftwareTokenEnrollment {
 	w.t.Helper()
-	return w.waitCondition(name, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled)
+	return w.waitConditionWithin(name, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonEnrolled, readyWithin)
 }
 
 // waitReadyAtOnce polls every 2 ms, so that the caller acts the instant the
